@@ -1,0 +1,2 @@
+"""Fine-tuning Studio."""
+__version__ = "0.1.0"

@@ -1,0 +1,33 @@
+"""Text generation with a base model, with and without an adapter (greedy by default)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def load_with_adapter(adapter_dir: Path) -> tuple[Any, Any]:
+    """Base model + PEFT adapter from an adapter folder (its studio.json names the base)."""
+    import json
+
+    from peft import PeftModel
+
+    from studio.core.models import load_model, load_tokenizer
+
+    meta = json.loads((Path(adapter_dir) / "studio.json").read_text())
+    tokenizer = load_tokenizer(str(adapter_dir))
+    labels = list(meta["id2label"].values()) if meta.get("id2label") else None
+    base = load_model(meta["base_model_path"], meta["task"], label_names=labels)
+    model = PeftModel.from_pretrained(base, str(adapter_dir))
+    model.eval()
+    return model, tokenizer
+
+
+def generate(model: Any, tokenizer: Any, prompt: str, max_new_tokens: int = 40) -> str:
+    """Greedy continuation of `prompt` (already rendered, e.g. by the chat template)."""
+    import torch
+
+    enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()

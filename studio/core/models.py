@@ -1,0 +1,92 @@
+"""Load tokenizers and models from folders, hub ids or GGUF files (converted once to safetensors)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from studio.modelinfo.sources import ModelSource, resolve_model
+
+COMPLETE_MARKER = ".complete"
+
+
+def model_folder(ref: str, models_dir: Path, trust_remote_code: bool = False) -> str:
+    """A local folder or hub id that `from_pretrained` can read; GGUF files are converted first."""
+    src = resolve_model(ref)
+    if src.kind == "gguf":
+        return str(convert_gguf(src, models_dir))
+    return src.path
+
+
+def convert_gguf(src: ModelSource, models_dir: Path) -> Path:
+    """Dequantize a GGUF file into a safetensors folder under models/, once; later calls reuse it."""
+    gguf_path = Path(src.path) / src.gguf_file
+    stat = gguf_path.stat()
+    key = hashlib.sha256(f"{gguf_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+    target = Path(models_dir) / f"{gguf_path.stem}-{key}"
+    if (target / COMPLETE_MARKER).is_file():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
+    model = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / COMPLETE_MARKER).write_text(json.dumps({"from": str(gguf_path)}))
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(tmp, target)  # a crash mid-conversion leaves only a .tmp folder, never a half model
+    return target
+
+
+def load_tokenizer(folder: str, trust_remote_code: bool = False) -> Any:
+    """The model's tokenizer with a pad token (eos when it has none) and right padding."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token or tok.unk_token
+    tok.padding_side = "right"
+    return tok
+
+
+def load_model(folder: str, task: str, *, label_names: list[str] | None = None, dtype: Any = None,
+               trust_remote_code: bool = False, quantization_config: Any = None) -> Any:
+    """A causal LM or a sequence classifier (with our label names) from a folder or hub id."""
+    import transformers
+
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if dtype is not None:
+        kwargs["dtype"] = dtype
+    if quantization_config is not None:
+        kwargs["quantization_config"] = quantization_config
+    if task == "classification":
+        labels = list(label_names or [])
+        kwargs.update(num_labels=len(labels), id2label=dict(enumerate(labels)),
+                      label2id={n: i for i, n in enumerate(labels)})
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            folder, ignore_mismatched_sizes=True, **kwargs)
+    else:
+        model = transformers.AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    return model
+
+
+def ensure_pad_token_id(model: Any, tokenizer: Any) -> None:
+    """Classifiers pool on the last non-pad token, so the model must know the pad id."""
+    if getattr(model.config, "pad_token_id", None) is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+
+
+def count_parameters(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = total = 0
+    for p in model.parameters():
+        n = p.numel()
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total

@@ -1,0 +1,225 @@
+"""The training recipe, top to bottom: setup → (resume) → Trainer loop → save → outcome.
+
+No SQLite and no Qt here: everything the outside world hears goes through a Reporter (the worker's
+recorder writes it to the store; benches and tests can pass NullReporter).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from studio import __version__
+from studio.config import RunConfig, TrainingSpec
+from studio.core import checkpoints
+
+
+@dataclass
+class TrainOutcome:
+    """How a training call ended."""
+
+    status: str  # completed | paused | cancelled
+    step: int
+    max_steps: int
+    trainable_params: int
+    total_params: int
+    adapter_dir: Path | None = None
+    final_metrics: dict[str, float] = field(default_factory=dict)
+
+
+class NullReporter:
+    """A reporter that hears nothing and never asks to stop (for benches and plain use)."""
+
+    stop_reason: str | None = None
+    callbacks: list = []
+
+    def stage(self, text: str) -> None: ...
+    def warn(self, messages: list[str]) -> None: ...
+    def set_max_steps(self, steps: int, trainable: int, total: int) -> None: ...
+    def checkpoint_saved(self, step: int, path: Path, removed: list[int]) -> None: ...
+
+
+def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: Any = None,
+                 resume: bool = False, adapter_dir: Callable[[], Path] | None = None) -> TrainOutcome:
+    """Fine-tune as `cfg` says; resume from the newest complete checkpoint when asked."""
+    import transformers
+
+    from studio import methods
+    from studio.core.data import prepare_data
+    from studio.core.models import count_parameters, ensure_pad_token_id, load_model, load_tokenizer, model_folder
+    from studio.core.tokenize import make_collator, tokenize_rows
+    from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
+
+    reporter = reporter or NullReporter()
+    run_dir = Path(run_dir)
+    checkpoints.clean_leftovers(run_dir)
+    transformers.set_seed(cfg.training.seed)
+
+    # --- data and model
+    reporter.stage("reading data")
+    data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
+    reporter.stage("loading model")
+    folder = model_folder(cfg.model, Path(models_dir), cfg.trust_remote_code)
+    tokenizer = load_tokenizer(folder, cfg.trust_remote_code)
+    device, precision = pick_device(cfg.training)
+    model = load_model(folder, cfg.task, label_names=data.label_names,
+                       trust_remote_code=cfg.trust_remote_code)
+    ensure_pad_token_id(model, tokenizer)
+    method = methods.get(cfg.method.name)
+    model = method.apply(model, methods.parse_options(cfg.method.name, cfg.method.options), cfg.task)
+    trainable, total = count_parameters(model)
+
+    reporter.stage("tokenizing")
+    label2id = {n: i for i, n in enumerate(data.label_names)} if data.label_names else None
+    tok_args = dict(max_length=cfg.data.max_length, train_on_prompt=cfg.data.train_on_prompt, label2id=label2id)
+    train_ds, warnings = tokenize_rows(data.train, data.format, tokenizer, **tok_args)
+    eval_ds = None
+    if data.validation:
+        eval_ds, more = tokenize_rows(data.validation, data.format, tokenizer, **tok_args)
+        warnings += more
+    reporter.warn(list(data.warnings) + warnings)
+    max_steps = resolve_max_steps(cfg.training, len(train_ds))
+    reporter.set_max_steps(max_steps, trainable, total)
+
+    # --- the loop (the Trainer's), resumed from the newest complete checkpoint when asked
+    latest = checkpoints.latest_checkpoint(run_dir) if resume else None
+    args = training_arguments(cfg.training, run_dir, max_steps, eval_ds is not None, device, precision,
+                              eval_on_start=latest is None)
+    is_cls = cfg.task == "classification"
+    trainer = StudioTrainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+        data_collator=make_collator(tokenizer, cfg.task), processing_class=tokenizer,
+        compute_metrics=accuracy_metrics if is_cls else None,
+        preprocess_logits_for_metrics=argmax_logits if is_cls else None,
+        callbacks=list(reporter.callbacks), run_dir=run_dir,
+        keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved)
+    reporter.stage("training")
+    trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
+    step = trainer.state.global_step
+    outcome = TrainOutcome(reporter.stop_reason or "completed", step, max_steps, trainable, total)
+    if outcome.status != "completed":
+        return outcome
+
+    # --- final evaluation and the saved adapter
+    if eval_ds is not None:
+        if step % cfg.training.eval_steps != 0:
+            trainer.evaluate()
+        outcome.final_metrics = last_eval_metrics(trainer.state.log_history)
+    if adapter_dir is not None:
+        reporter.stage("saving adapter")
+        meta = adapter_metadata(cfg, folder, data.label_names, outcome)
+        outcome.adapter_dir = save_adapter(model, tokenizer, adapter_dir(), meta)
+    shutil.rmtree(checkpoints.staging_dir(run_dir), ignore_errors=True)
+    return outcome
+
+
+def pick_device(training: TrainingSpec) -> tuple[str, str]:
+    """('cuda'|'cpu', 'fp32'|'bf16'|'fp16') from the config and what this machine has."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if training.device == "cuda" and not cuda:
+        raise RuntimeError("training.device is 'cuda' but no CUDA device is available")
+    device = "cuda" if (training.device == "cuda" or (training.device == "auto" and cuda)) else "cpu"
+    precision = training.precision
+    if precision == "auto":
+        precision = "bf16" if device == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision == "fp16" and device == "cpu":
+        raise RuntimeError("training.precision fp16 needs a CUDA device; use fp32 or bf16 on CPU")
+    return device, precision
+
+
+def resolve_max_steps(training: TrainingSpec, n_examples: int) -> int:
+    """Optimizer steps for this run: max_steps, or epochs × steps per epoch."""
+    if training.max_steps is not None:
+        return training.max_steps
+    per_epoch = math.ceil(n_examples / training.batch_size / training.gradient_accumulation)
+    return max(1, math.ceil(per_epoch * training.epochs))
+
+
+def training_arguments(t: TrainingSpec, run_dir: Path, max_steps: int, has_eval: bool, device: str,
+                       precision: str, eval_on_start: bool) -> Any:
+    """TrainingArguments for one run; checkpoints are written to the staging folder first."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=str(checkpoints.staging_dir(run_dir)),
+        max_steps=max_steps,
+        per_device_train_batch_size=t.batch_size,
+        per_device_eval_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation,
+        learning_rate=t.learning_rate,
+        lr_scheduler_type=t.schedule,
+        warmup_steps=t.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        weight_decay=t.weight_decay,
+        max_grad_norm=t.max_grad_norm,
+        logging_steps=t.logging_steps,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=t.eval_steps,
+        eval_on_start=has_eval and eval_on_start,
+        save_strategy="steps",
+        save_steps=t.save_steps,
+        save_total_limit=None,  # StudioTrainer rotates complete checkpoints itself
+        seed=t.seed,
+        data_seed=t.seed,
+        use_cpu=device == "cpu",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        report_to="none",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        include_num_input_tokens_seen="non_padding",
+        dataloader_num_workers=0,
+        dataloader_pin_memory=device == "cuda",
+    )
+
+
+def last_eval_metrics(log_history: list[dict]) -> dict[str, float]:
+    """The newest eval_* values from the Trainer's log."""
+    for entry in reversed(log_history):
+        if "eval_loss" in entry:
+            return {k: float(v) for k, v in entry.items() if k.startswith("eval_") and
+                    isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))}
+    return {}
+
+
+def adapter_metadata(cfg: RunConfig, folder: str, label_names: list[str] | None,
+                     outcome: TrainOutcome) -> dict[str, Any]:
+    """studio.json: what this adapter is, so no database is needed to use it."""
+    import hashlib
+
+    config_json = Path(folder) / "config.json"
+    fingerprint = hashlib.sha256(config_json.read_bytes()).hexdigest() if config_json.is_file() else None
+    return {
+        "studio_version": __version__,
+        "method": cfg.method.name,
+        "method_options": cfg.method.options,
+        "task": cfg.task,
+        "base_model": cfg.model,
+        "base_model_path": folder,
+        "base_config_sha256": fingerprint,
+        "id2label": dict(enumerate(label_names)) if label_names else None,
+        "training": cfg.to_dict(),
+        "trainable_params": outcome.trainable_params,
+        "total_params": outcome.total_params,
+        "steps": outcome.step,
+        "final_metrics": outcome.final_metrics,
+    }
+
+
+def save_adapter(model: Any, tokenizer: Any, target: Path, meta: dict[str, Any]) -> Path:
+    """Save in PEFT's file layout plus studio.json, atomically (temp folder, then rename)."""
+    target = Path(target)
+    tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    (tmp / "studio.json").write_text(json.dumps(meta, indent=2, default=str))
+    if target.exists():
+        raise FileExistsError(f"adapter folder {target} already exists")
+    os.replace(tmp, target)
+    return target

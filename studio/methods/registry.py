@@ -1,0 +1,57 @@
+"""The method registry: every fine-tuning method registers itself here by name.
+
+Method modules keep torch/peft imports inside their functions, so the registry (names, option
+dataclasses, descriptions) can be read by the CLI before any heavy import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from studio.config import ConfigError, build_dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    """What every method exposes: options, how to apply it, whether it merges, what it is."""
+
+    name: str
+    options: type
+    apply: Callable[[Any, Any, str], Any]
+    mergeable: bool
+    description: str
+    peft_native: bool = False
+
+    def describe(self) -> str:
+        """What the method trains, its parameter formula and when to choose it."""
+        return self.description
+
+
+_METHODS: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add a method under its name (once)."""
+    if method.name in _METHODS:
+        raise ValueError(f"method {method.name!r} registered twice")
+    _METHODS[method.name] = method
+    return method
+
+
+def get(name: str) -> Method:
+    """The method called `name`, or a ConfigError listing the known ones."""
+    try:
+        return _METHODS[name]
+    except KeyError:
+        raise ConfigError(f"unknown method {name!r}; known: {', '.join(sorted(_METHODS))}",
+                          "method.name") from None
+
+
+def names() -> list[str]:
+    """Registered method names, sorted."""
+    return sorted(_METHODS)
+
+
+def parse_options(name: str, options: dict[str, Any]) -> Any:
+    """Validate a config's method options into the method's dataclass (errors name method.KEY)."""
+    return build_dataclass(get(name).options, options, "method")

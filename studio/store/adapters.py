@@ -1,0 +1,100 @@
+"""Saved adapters: the library of trained results, by unique name."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from studio.store.db import now, transaction
+
+
+class AdapterNotFound(LookupError):
+    """No adapter with the given name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no adapter named {name!r}")
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    """Turn the JSON columns of an adapters row back into Python objects."""
+    row["metrics"] = json.loads(row["metrics"]) if row["metrics"] else {}
+    row["tags"] = json.loads(row["tags"]) if row["tags"] else []
+    return row
+
+
+def register_adapter(
+    db: sqlite_utils.Database,
+    *,
+    name: str,
+    path: str | Path,
+    run_id: int | None = None,
+    method: str | None = None,
+    base_model: str | None = None,
+    task: str | None = None,
+    trainable_params: int | None = None,
+    total_params: int | None = None,
+    size_bytes: int | None = None,
+    metrics: dict[str, Any] | None = None,
+    notes: str | None = None,
+    tags: list[str] | None = None,
+    created_at: float | None = None,
+) -> int:
+    """Record a saved adapter and return its id; ValueError if the name is taken."""
+    row = {
+        "name": name,
+        "path": str(path),
+        "run_id": run_id,
+        "method": method,
+        "base_model": base_model,
+        "task": task,
+        "trainable_params": trainable_params,
+        "total_params": total_params,
+        "size_bytes": size_bytes,
+        "metrics": json.dumps(metrics or {}),
+        "created_at": now() if created_at is None else created_at,
+        "notes": notes,
+        "tags": json.dumps(list(tags or [])),
+    }
+    with transaction(db):
+        # Checked under the write lock, so the message names the adapter instead
+        # of surfacing a bare "UNIQUE constraint failed" IntegrityError.
+        if _exists(db, name):
+            raise ValueError(f"an adapter named {name!r} already exists")
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cursor = db.execute(f"INSERT INTO adapters ({columns}) VALUES ({marks})", list(row.values()))
+    return int(cursor.lastrowid)
+
+
+def _exists(db: sqlite_utils.Database, name: str) -> bool:
+    """Whether an adapter with this exact name is registered."""
+    return bool(list(db.query("SELECT 1 FROM adapters WHERE name = ?", [name])))
+
+
+def get_adapter(db: sqlite_utils.Database, name: str) -> dict[str, Any]:
+    """One adapter by name (metrics and tags decoded), or raise AdapterNotFound."""
+    rows = list(db.query("SELECT * FROM adapters WHERE name = ?", [name]))
+    if not rows:
+        raise AdapterNotFound(name)
+    return _decode(rows[0])
+
+
+def list_adapters(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """All adapters, newest first."""
+    return [
+        _decode(row)
+        for row in db.query("SELECT * FROM adapters ORDER BY created_at DESC, id DESC")
+    ]
+
+
+def unique_adapter_name(db: sqlite_utils.Database, wanted: str) -> str:
+    """wanted if free, else the first free of wanted-2, wanted-3, ..."""
+    if not _exists(db, wanted):
+        return wanted
+    suffix = 2
+    while _exists(db, f"{wanted}-{suffix}"):
+        suffix += 1
+    return f"{wanted}-{suffix}"

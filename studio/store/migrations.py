@@ -1,0 +1,118 @@
+"""The database schema: its only home, as an ordered list of sqlite-utils migrations.
+
+sqlite-utils 4 ships `sqlite_utils.migrations.Migrations` (the same API as the
+sqlite-migrate package), so we use it: each migration runs once, inside a
+transaction, and is recorded in the `_sqlite_migrations` table (migration_set,
+name, applied_at).
+
+RULE: a migration function is never edited once it has landed - databases in
+the wild have already run it. Change the schema by appending a new migration.
+For the same reason migrations hard-code their values (statuses, command kinds)
+instead of importing constants that may change later.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("studio")
+
+
+@MIGRATIONS(name="m001_initial")
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """Create runs, metrics, checkpoints, adapters and commands."""
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT,
+            status TEXT NOT NULL CHECK (status IN (
+                'queued', 'running', 'paused', 'completed',
+                'failed', 'cancelled', 'crashed')),
+            config TEXT,              -- JSON object
+            model TEXT,
+            method TEXT,
+            task TEXT,
+            pid INTEGER,
+            pid_started_at REAL,      -- process create time: guards against pid reuse
+            heartbeat_at REAL,
+            created_at REAL,
+            started_at REAL,
+            finished_at REAL,
+            error TEXT,
+            step INTEGER DEFAULT 0,
+            max_steps INTEGER,
+            warnings TEXT NOT NULL DEFAULT '[]',  -- JSON list of strings
+            run_dir TEXT
+        )
+        """
+    )
+    # AUTOINCREMENT so ids are never reused after delete_after_step() on resume:
+    # a GUI polling with after_id would otherwise miss rows that reuse old ids.
+    db.execute(
+        """
+        CREATE TABLE metrics (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            step INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            value REAL,
+            wall_time REAL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_metrics_run_name_step ON metrics (run_id, name, step)")
+    db.execute("CREATE INDEX idx_metrics_run_id ON metrics (run_id, id)")
+    db.execute(
+        """
+        CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            step INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            created_at REAL,
+            UNIQUE (run_id, step)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE adapters (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL,
+            run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+            method TEXT,
+            base_model TEXT,
+            task TEXT,
+            trainable_params INTEGER,
+            total_params INTEGER,
+            size_bytes INTEGER,
+            metrics TEXT,             -- JSON object
+            created_at REAL,
+            notes TEXT,
+            tags TEXT NOT NULL DEFAULT '[]'  -- JSON list of strings
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE commands (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('stop', 'pause')),
+            created_at REAL,
+            handled_at REAL
+        )
+        """
+    )
+    # The worker polls for its pending command every step.
+    db.execute("CREATE INDEX idx_commands_run_pending ON commands (run_id, handled_at)")
+
+
+@MIGRATIONS(name="m002_run_progress")
+def m002_run_progress(db: sqlite_utils.Database) -> None:
+    """What the worker is doing before steps start, and the run's parameter counts."""
+    db.execute("ALTER TABLE runs ADD COLUMN stage TEXT")
+    db.execute("ALTER TABLE runs ADD COLUMN trainable_params INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN total_params INTEGER")

@@ -1,0 +1,83 @@
+"""Validate a config completely, then record the run and start its worker.
+
+Nothing is written to the store until the config, the method options, the model reference and
+every data file have passed; a bad input leaves no run row behind.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from studio.config import ConfigError, RunConfig, dump_config, load_config
+from studio.paths import Home
+
+
+class SubmitError(ValueError):
+    """The config or its data cannot be trained; the message names file, key or line."""
+
+
+def load_and_check(config: str | Path | RunConfig, base_dir: Path | None = None) -> tuple[RunConfig, Any]:
+    """Parse and validate a config and its data; returns (config with absolute paths, PreparedData)."""
+    from studio import methods
+    from studio.core.data import DataError, prepare_data
+    from studio.modelinfo.sources import ModelNotFound, resolve_model
+
+    try:
+        if isinstance(config, RunConfig):
+            cfg, source = config, "config"
+        else:
+            cfg, source = load_config(config), str(config)
+            base_dir = base_dir or Path(config).resolve().parent
+        cfg = replace(cfg, data=replace(cfg.data, train=_resolve(cfg.data.train, base_dir),
+                                        validation=_resolve(cfg.data.validation, base_dir)))
+        try:
+            methods.parse_options(cfg.method.name, cfg.method.options)
+        except ConfigError as e:
+            raise e.located(source) from None
+        try:
+            src = resolve_model(_resolve(cfg.model, base_dir) if not cfg.model.startswith("sample:") else cfg.model)
+        except ModelNotFound as e:
+            raise ConfigError(str(e), "model", source) from None
+        if src.kind != "hub":
+            cfg = replace(cfg, model=_resolve(cfg.model, base_dir) if not cfg.model.startswith("sample:") else cfg.model)
+        data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
+    except (ConfigError, DataError) as e:
+        raise SubmitError(str(e)) from None
+    return cfg, data
+
+
+def _resolve(path: str | None, base_dir: Path | None) -> str | None:
+    """Relative paths are read from the config file's folder, else from the working folder."""
+    if path is None or Path(path).is_absolute():
+        return path
+    for root in (base_dir, Path.cwd()):
+        if root is not None and (Path(root) / path).exists():
+            return str((Path(root) / path).resolve())
+    return path  # a hub id, or a missing file that prepare_data reports with its name
+
+
+def expected_steps(cfg: RunConfig, n_train: int) -> int:
+    """The step budget shown before the worker has tokenized anything."""
+    t = cfg.training
+    if t.max_steps is not None:
+        return t.max_steps
+    return max(1, math.ceil(math.ceil(n_train / t.batch_size / t.gradient_accumulation) * t.epochs))
+
+
+def submit(db: Any, home: Home, cfg: RunConfig, n_train: int, launch: bool = True) -> int:
+    """Record the run as 'queued', write runs/<id>/config.yaml and start the worker."""
+    from studio import jobs
+    from studio.store import runs
+
+    home.ensure()
+    run_id = runs.create_run(db, name=cfg.name, config=cfg.to_dict(), model=cfg.model,
+                             method=cfg.method.name, task=cfg.task, max_steps=expected_steps(cfg, n_train))
+    run_dir = home.run_dir(run_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    runs.update_run(db, run_id, run_dir=str(run_dir))
+    dump_config(cfg, run_dir / "config.yaml")
+    if launch:
+        jobs.launch(db, home, run_id)
+    return run_id

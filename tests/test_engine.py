@@ -1,0 +1,147 @@
+"""End to end through the real CLI and detached workers, on tiny models built from configs."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+from studio.store import checkpoints as store_ckpts
+from studio.store import metrics, runs
+from studio.store.db import open_db
+from tests.conftest import instruction_rows, studio, wait_for, write_config, write_jsonl
+
+
+def _config(tmp_path, model, **overrides):
+    data = write_jsonl(tmp_path / "train.jsonl", instruction_rows(80))
+    return write_config(tmp_path, model=str(model), data={"train": str(data), "max_length": 32},
+                        **overrides)
+
+
+def _run_json(home, run_id):
+    proc = studio(home, "show", str(run_id), "--json", check=True)
+    return json.loads(proc.stdout)
+
+
+def test_train_completes_records_metrics_and_saves_a_peft_adapter(tmp_path, home, tiny_models):
+    cfg = _config(tmp_path, tiny_models["llama"])
+    proc = studio(home, "train", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    db = open_db(home.db_path)
+    (run,) = runs.list_runs(db)
+    assert run["status"] == "completed" and run["step"] == 10 and run["max_steps"] == 10
+    names = set(metrics.metric_names(db, run["id"]))
+    assert {"train_loss", "lr", "grad_norm", "epoch", "tokens_per_s", "rss_bytes", "eval_loss"} <= names
+    losses = metrics.get_metrics(db, run["id"], name="train_loss")
+    assert [m["step"] for m in losses] == list(range(1, 11))  # logged every step, once each
+    evals = metrics.get_metrics(db, run["id"], name="eval_loss")
+    assert evals[0]["step"] == 0  # the 'before' evaluation
+    assert evals[-1]["value"] < evals[0]["value"]
+
+    (adapter,) = json.loads(studio(home, "adapters", "--json", check=True).stdout)
+    assert adapter["run_id"] == run["id"] and adapter["method"] == "lora"
+    assert 0 < adapter["trainable_params"] < adapter["total_params"]
+    folder = adapter["path"]
+    assert {"adapter_config.json", "adapter_model.safetensors", "studio.json"} <= set(os.listdir(folder))
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_models["llama"])
+    ids = torch.tensor([[5, 6, 7, 8, 9]])
+    with torch.no_grad():
+        before = base(ids).logits
+        tuned = PeftModel.from_pretrained(base, folder)(ids).logits
+    assert not torch.allclose(before, tuned)  # the adapter learned something and loads in plain PEFT
+
+
+def test_kill_minus_9_then_resume_continues_exactly(tmp_path, home, tiny_models):
+    cfg = _config(tmp_path, tiny_models["gpt2"],
+                  training={"max_steps": 400, "save_steps": 20, "eval_steps": 400, "learning_rate": 2e-3})
+    run_id = int(studio(home, "train", str(cfg), "--detach", check=True).stdout.strip())
+    db = open_db(home.db_path)
+
+    def past_a_checkpoint():
+        ck = store_ckpts.list_checkpoints(db, run_id)
+        run = runs.get_run(db, run_id)
+        return ck and run["step"] > ck[-1]["step"] and run["status"] == "running" and run
+
+    run = wait_for(past_a_checkpoint, timeout=180, what="a checkpoint and a few more steps")
+    os.kill(run["pid"], signal.SIGKILL)
+    listed = wait_for(lambda: [r for r in json.loads(studio(home, "runs", "--json").stdout)
+                               if r["id"] == run_id and r["status"] == "crashed"], timeout=30,
+                      interval=0.5, what="crashed status")
+    assert "checkpoint" in listed[0]["error"]
+    ck_step = store_ckpts.list_checkpoints(db, run_id)[-1]["step"]
+    loss_before_crash = metrics.get_metrics(db, run_id, name="train_loss")
+    first_loss = loss_before_crash[0]["value"]
+
+    proc = studio(home, "resume", str(run_id))
+    assert proc.returncode == 0, proc.stderr
+    run = runs.get_run(db, run_id)
+    assert run["status"] == "completed" and run["step"] == 400
+    losses = metrics.get_metrics(db, run_id, name="train_loss")
+    steps = [m["step"] for m in losses]
+    assert steps == sorted(set(steps)) and steps[-1] == 400  # no duplicate steps
+    resumed = [m["value"] for m in losses if ck_step < m["step"] <= ck_step + 5]
+    at_checkpoint = [m["value"] for m in losses if ck_step - 5 < m["step"] <= ck_step]
+    # Continues where it was: no jump back towards the initial loss.
+    assert max(resumed) < first_loss
+    assert abs(sum(resumed) / len(resumed) - sum(at_checkpoint) / len(at_checkpoint)) < 0.5 * (
+        first_loss - min(at_checkpoint))
+
+
+def test_pause_frees_the_worker_and_resume_completes(tmp_path, home, tiny_models):
+    import psutil
+
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"max_steps": 400, "save_steps": 100})
+    run_id = int(studio(home, "train", str(cfg), "--detach", check=True).stdout.strip())
+    db = open_db(home.db_path)
+    run = wait_for(lambda: (r := runs.get_run(db, run_id))["step"] >= 3 and r, timeout=180,
+                   what="training to start")
+    proc = studio(home, "pause", str(run_id))
+    assert proc.returncode == 0, proc.stderr
+    run = runs.get_run(db, run_id)
+    assert run["status"] == "paused"
+    assert not psutil.pid_exists(run["pid"]) or psutil.Process(run["pid"]).status() == psutil.STATUS_ZOMBIE
+    ck = store_ckpts.list_checkpoints(db, run_id)
+    assert ck and ck[-1]["step"] == run["step"] < 400  # a complete checkpoint at the pause step
+    assert (home.run_dir(run_id) / "checkpoints" / f"checkpoint-{run['step']}" / "COMPLETE").is_file()
+    assert studio(home, "resume", str(run_id)).returncode == 0
+    run = runs.get_run(db, run_id)
+    assert run["status"] == "completed" and run["step"] == 400
+
+
+def test_stop_cancels_a_run(tmp_path, home, tiny_models):
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"max_steps": 2000})
+    run_id = int(studio(home, "train", str(cfg), "--detach", check=True).stdout.strip())
+    db = open_db(home.db_path)
+    wait_for(lambda: runs.get_run(db, run_id)["step"] >= 2, timeout=180, what="training to start")
+    assert studio(home, "stop", str(run_id)).returncode == 0
+    assert runs.get_run(db, run_id)["status"] == "cancelled"
+
+
+def test_classification_run_on_tiny_bert(tmp_path, home, tiny_models):
+    rows = [{"text": f"{w} item {i}", "label": lab} for i in range(40)
+            for w, lab in (("good", "pos"), ("bad", "neg"))]
+    data = write_jsonl(tmp_path / "cls.jsonl", rows)
+    cfg = write_config(tmp_path, task="classification", model=str(tiny_models["bert"]),
+                       data={"train": str(data)}, training={"max_steps": 6, "eval_steps": 3})
+    assert studio(home, "train", str(cfg)).returncode == 0
+    (adapter,) = json.loads(studio(home, "adapters", "--json").stdout)
+    meta = json.loads((open(os.path.join(adapter["path"], "studio.json"))).read())
+    assert meta["id2label"] == {"0": "neg", "1": "pos"}
+    assert "eval_accuracy" in adapter["metrics"]
+
+
+def test_failure_is_recorded_not_left_running(tmp_path, home, tiny_models):
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"precision": "fp16", "device": "cpu"})
+    proc = studio(home, "train", str(cfg))
+    assert proc.returncode == 1
+    (run,) = runs.list_runs(open_db(home.db_path))
+    assert run["status"] == "failed" and "fp16" in run["error"]
+
+
+def test_runs_json_is_pure_json_on_an_empty_home(home):
+    out = studio(home, "runs", "--json", check=True).stdout
+    assert json.loads(out) == []
