@@ -43,7 +43,7 @@ def follow(db: Any, home: Home, run_id: int, poll_s: float = 0.5) -> int:
               f"  stop it:    studio stop {run_id}    pause it: studio pause {run_id}", file=sys.stderr)
         return 130
     bar.close()
-    return _report(home, run)
+    return _report(db, home, run)
 
 
 def _postfix(last: dict[str, float]) -> dict[str, str]:
@@ -55,7 +55,7 @@ def _postfix(last: dict[str, float]) -> dict[str, str]:
     return out
 
 
-def _report(home: Home, run: dict) -> int:
+def _report(db: Any, home: Home, run: dict) -> int:
     from studio.store import adapters
 
     status = run["status"]

@@ -35,6 +35,12 @@ def convert_gguf(src: ModelSource, models_dir: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
     model = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+    # The weights are already dequantized to plain tensors; drop the GGUF quantizer so the
+    # folder saves (and later loads) as an ordinary safetensors model.
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / COMPLETE_MARKER).write_text(json.dumps({"from": str(gguf_path)}))

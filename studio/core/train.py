@@ -76,10 +76,12 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     reporter.stage("tokenizing")
     label2id = {n: i for i, n in enumerate(data.label_names)} if data.label_names else None
     tok_args = dict(max_length=cfg.data.max_length, train_on_prompt=cfg.data.train_on_prompt, label2id=label2id)
-    train_ds, warnings = tokenize_rows(data.train, data.format, tokenizer, **tok_args)
+    train_ds, warnings = tokenize_rows(data.train, data.format, tokenizer,
+                                       source_lines=data.source_lines.get("train"), **tok_args)
     eval_ds = None
     if data.validation:
-        eval_ds, more = tokenize_rows(data.validation, data.format, tokenizer, **tok_args)
+        eval_ds, more = tokenize_rows(data.validation, data.format, tokenizer,
+                                      source_lines=data.source_lines.get("validation"), **tok_args)
         warnings += more
     reporter.warn(list(data.warnings) + warnings)
     max_steps = resolve_max_steps(cfg.training, len(train_ds))

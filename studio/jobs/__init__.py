@@ -84,26 +84,31 @@ def refresh(db: Any) -> list[dict]:
 
 
 def request(db: Any, run_id: int, kind: str, timeout: float = 60.0, kill_after: float = 15.0) -> dict:
-    """Ask a run to stop or pause between steps; back it up with SIGTERM, then SIGKILL."""
+    """Ask a run to stop or pause between steps and wait until its worker has exited.
+
+    The command is honoured at the next step boundary; SIGTERM, then SIGKILL back it up when the
+    worker does not answer in time (stuck in a long step or load)."""
     run = check_liveness(db, runs.get_run(db, run_id))
     if run["status"] not in ("queued", "running"):
         raise ValueError(f"run {run_id} is {run['status']}; only queued or running runs can {kind}")
     commands.send_command(db, run_id, kind)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        run = check_liveness(db, runs.get_run(db, run_id))
-        if run["status"] not in ("queued", "running"):
-            return run
-        time.sleep(0.2)
-    # The worker did not honour the command in time (stuck in a long step or load).
-    _signal(run, signal.SIGTERM)
-    end = time.time() + kill_after
-    while time.time() < end and is_alive(run.get("pid"), run.get("pid_started_at")):
-        time.sleep(0.2)
-    if is_alive(run.get("pid"), run.get("pid_started_at")):
-        _signal(run, signal.SIGKILL)
-        runs.set_status(db, run_id, "cancelled", error="killed after not answering a stop request")
+    if not _wait_exit(run, timeout):
+        _signal(run, signal.SIGTERM)
+        if not _wait_exit(run, kill_after):
+            _signal(run, signal.SIGKILL)
+            _wait_exit(run, 5.0)
+            runs.set_status(db, run_id, "cancelled", error="killed after not answering a stop request")
     return check_liveness(db, runs.get_run(db, run_id))
+
+
+def _wait_exit(run: dict, timeout: float) -> bool:
+    """Wait for the worker process to end; True if it did."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if not is_alive(run.get("pid"), run.get("pid_started_at")):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _signal(run: dict, sig: int) -> None:
