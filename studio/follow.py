@@ -18,6 +18,7 @@ def follow(db: Any, home: Home, run_id: int, poll_s: float = 0.5) -> int:
     bar = tqdm(total=run.get("max_steps") or 0, unit="step", dynamic_ncols=True, file=sys.stderr,
                initial=run.get("step") or 0)
     shown_warnings: set[str] = set()
+    shown: tuple = ()
     try:
         while True:
             run = jobs.check_liveness(db, runs.get_run(db, run_id))
@@ -31,8 +32,12 @@ def follow(db: Any, home: Home, run_id: int, poll_s: float = 0.5) -> int:
             if step > bar.n:
                 bar.update(step - bar.n)
             last = metrics.last_values(db, run_id)
-            bar.set_description(run.get("stage") if step == 0 and run.get("stage") else run["status"])
-            bar.set_postfix(_postfix(last), refresh=True)
+            desc = run.get("stage") if step == 0 and run.get("stage") else run["status"]
+            post = _postfix(last)
+            if (desc, post) != shown:  # redraw only on news: a log file gets one line per change
+                shown = (desc, post)
+                bar.set_description(desc, refresh=False)
+                bar.set_postfix(post, refresh=True)
             if run["status"] not in ("queued", "running"):
                 break
             time.sleep(poll_s)
