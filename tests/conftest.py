@@ -53,7 +53,7 @@ def write_config(folder: Path, **overrides) -> Path:
            "training": {"max_steps": 10, "batch_size": 4, "learning_rate": 5e-3, "save_steps": 5,
                         "eval_steps": 5, "keep_checkpoints": 2, "seed": 0}}
     for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+        if key in ("data", "training") and isinstance(value, dict):
             cfg[key] = {**cfg[key], **value}
         else:
             cfg[key] = value

@@ -145,3 +145,36 @@ def test_failure_is_recorded_not_left_running(tmp_path, home, tiny_models):
 def test_runs_json_is_pure_json_on_an_empty_home(home):
     out = studio(home, "runs", "--json", check=True).stdout
     assert json.loads(out) == []
+
+
+def test_full_fine_tuning_saves_a_model_plain_transformers_loads(tmp_path, home, tiny_models):
+    cfg = _config(tmp_path, tiny_models["gpt2"], method={"name": "full"}, training={"max_steps": 4})
+    assert studio(home, "train", str(cfg)).returncode == 0
+    (adapter,) = json.loads(studio(home, "adapters", "--json").stdout)
+    assert adapter["trainable_params"] == adapter["total_params"]
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(adapter["path"])
+    assert sum(p.numel() for p in model.parameters()) == adapter["total_params"]
+
+
+def test_ctrl_c_detaches_and_training_goes_on(tmp_path, home, tiny_models):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"max_steps": 150})
+    env = dict(os.environ, STUDIO_HOME=str(home.root), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "studio", "train", str(cfg)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    db = open_db(home.db_path)
+    wait_for(lambda: runs.list_runs(db) and runs.list_runs(db)[0]["step"] >= 2, timeout=180,
+             what="training to start")
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "studio stop" in err
+    run_id = runs.list_runs(db)[0]["id"]
+    run = wait_for(lambda: (r := runs.get_run(db, run_id))["status"] != "running" and r, timeout=180,
+                   what="the detached run to finish")
+    assert run["status"] == "completed" and run["step"] == 150

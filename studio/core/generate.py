@@ -9,9 +9,15 @@ def load_with_adapter(adapter_dir: Path) -> tuple[Any, Any]:
     """Base model + PEFT adapter from an adapter folder (its studio.json names the base)."""
     import json
 
+    import warnings
+
+    import transformers
     from peft import PeftModel
 
     from studio.core.models import load_model, load_tokenizer
+
+    transformers.utils.logging.disable_progress_bar()  # keep the terminal output to the results
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
     meta = json.loads((Path(adapter_dir) / "studio.json").read_text())
     tokenizer = load_tokenizer(str(adapter_dir))
