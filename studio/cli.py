@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", help="data home folder (default: $STUDIO_HOME or the user data dir)")
     p.add_argument("--version", action="version", version=f"studio {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("gui", help="open the main window")
+    g = sub.add_parser("gui", help="open the main window")
+    g.add_argument("--screenshot", metavar="PATH", help="render the window to a PNG file and exit")
+    g.add_argument("--page", choices=("runs", "adapters"), help="the page to show first")
     t = sub.add_parser("train", help="validate a config, queue the run and train it in a worker")
     t.add_argument("config", help="run config (.yaml or .json)")
     t.add_argument("--detach", action="store_true", help="print the run id and return at once")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     home = resolve_home(args.home)
     command = args.command or "gui"
     if command == "gui":
-        return _gui(home)
+        return _gui(home, screenshot=getattr(args, "screenshot", None), page=getattr(args, "page", None))
     if command == "demo":
         from studio.demo import run_demo
 
@@ -81,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _gui(home) -> int:
+def _gui(home, screenshot: str | None = None, page: str | None = None) -> int:
+    if screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a PNG needs no display
     has_display = (sys.platform in ("win32", "darwin") or os.environ.get("DISPLAY")
                    or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
     if not has_display:
@@ -92,7 +96,7 @@ def _gui(home) -> int:
         return run_demo(home)
     from studio.ui.app import run_app
 
-    return run_app(home)
+    return run_app(home, screenshot=screenshot, page=page)
 
 
 def _cmd_train(db, home, args) -> int:

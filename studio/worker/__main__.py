@@ -91,7 +91,7 @@ def _train(home, db, run: dict, run_dir: Path, recorder) -> object:
 def _finish(db, run: dict, outcome) -> None:
     from studio.store import adapters, runs
 
-    runs.update_run(db, run["id"], step=outcome.step, max_steps=outcome.max_steps)
+    runs.update_run(db, run["id"], step=outcome.step, max_steps=outcome.max_steps, stage=None)
     if outcome.status == "completed" and outcome.adapter_dir is not None:
         size = sum(f.stat().st_size for f in Path(outcome.adapter_dir).rglob("*") if f.is_file())
         adapters.register_adapter(

@@ -1,0 +1,187 @@
+"""The Runs page: every run with live status, and the selected run's curves, log and controls."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSplitter, QTableView, QVBoxLayout, QWidget
+
+from studio import jobs
+from studio.paths import Home
+from studio.store import metrics, open_db
+from studio.ui import tasks
+from studio.ui.widgets.run_detail import RunDetail
+from studio.ui.widgets.runs_table import COLUMNS, PROGRESS_COLUMN, ProgressDelegate, RunsTableModel
+
+NO_RUNS = "No runs yet. Start one with  studio train CONFIG  or try  studio demo."
+NO_SELECTION = "Select a run to see its curves, progress and worker log."
+
+
+def db_file(db: Any) -> str:
+    """The file behind a store connection (pool threads open their own connection to it)."""
+    for _seq, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main" and path:
+            return path
+    raise RuntimeError("stop, pause and resume need a database file, not an in-memory store")
+
+
+class RunsPage(QWidget):
+    """Runs table refreshed at ~1 Hz (liveness checked), detail plots polled at ~10 Hz."""
+
+    message = Signal(str)  # one-line outcomes for the status bar
+
+    def __init__(self, db: Any, home: Home, parent: QWidget | None = None,
+                 refresh_ms: int = 1000, plot_ms: int = 100) -> None:
+        super().__init__(parent)
+        self._db, self._home = db, home
+        self._busy: dict[int, str] = {}  # run id → command in flight
+        self._tasks: dict[tuple[int, str], tasks.Task] = {}
+        self._last_cache: dict[int, tuple[tuple, dict[str, float]]] = {}
+        self._refreshing = False
+
+        self.model = RunsTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in (("ID", 44), ("Name", 150), ("Status", 90), ("Method", 80), ("Progress", 170),
+                           ("Train loss", 80), ("Eval loss", 80), ("Accuracy", 80)):
+            header.resizeSection(COLUMNS.index(col), width)
+        header.setSectionResizeMode(COLUMNS.index("Model"), QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+
+        self.detail = RunDetail(db, home)
+        for button, kind in ((self.detail.stop_button, "stop"), (self.detail.pause_button, "pause"),
+                             (self.detail.resume_button, "resume")):
+            button.clicked.connect(lambda _=False, k=kind: self.send(k))
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        split.setSizes([200, 600])  # about six runs visible above the curves
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+
+        # Polling the local WAL database is cheap; timers run only while the page is visible.
+        self._refresh_timer = QTimer(self, interval=refresh_ms, timeout=self.refresh)
+        self._plot_timer = QTimer(self, interval=plot_ms, timeout=self.detail.poll_metrics)
+
+    # --- data
+    def refresh(self) -> None:
+        """Re-read runs (marking dead workers crashed), keep the selection, update the detail."""
+        runs = jobs.refresh(self._db)
+        last = {r["id"]: self._last_values(r) for r in runs}
+        selected = self.selected_run_id()
+        self._refreshing = True  # a model reset drops the selection; do not treat that as a change
+        try:
+            self.model.set_runs(runs, last)
+            if selected is None and runs:
+                selected = runs[0]["id"]  # open on the newest run
+            row = None if selected is None else self.model.row_of(selected)
+            if row is not None and self.selected_run_id() != selected:
+                self.table.selectionModel().setCurrentIndex(
+                    self.model.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        finally:
+            self._refreshing = False
+        self._show_selected()
+
+    def _last_values(self, run: dict[str, Any]) -> dict[str, float]:
+        # Latest metrics change only when the step or status does; skip the queries otherwise.
+        key = (run["status"], run.get("step"), run.get("finished_at"))
+        cached = self._last_cache.get(run["id"])
+        if cached is None or cached[0] != key:
+            cached = (key, metrics.last_values(self._db, run["id"]))
+            self._last_cache[run["id"]] = cached
+        return cached[1]
+
+    def selected_run_id(self) -> int | None:
+        """Id of the selected run, if any."""
+        run = self.selected_run()
+        return None if run is None else run["id"]
+
+    def selected_run(self) -> dict[str, Any] | None:
+        """The selected run's row as last read."""
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.run_at(rows[0].row()) if rows else None
+
+    def select_run(self, run_id: int) -> None:
+        """Select a run by id (no-op if it is not listed)."""
+        row = self.model.row_of(run_id)
+        if row is not None:
+            self.table.selectRow(row)
+
+    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        if not self._refreshing:
+            self._show_selected()
+
+    def _show_selected(self) -> None:
+        run = self.selected_run()
+        if run is None:
+            self.detail.show_empty(NO_RUNS if self.model.rowCount() == 0 else NO_SELECTION)
+        else:
+            self.detail.show_run(run, self._busy.get(run["id"]))
+
+    # --- commands
+    def send(self, kind: str) -> None:
+        """Stop, pause or resume the selected run on a pool thread (they block until done)."""
+        run = self.selected_run()
+        if run is None or run["id"] in self._busy:
+            return
+        run_id, home = run["id"], self._home
+        try:
+            path = db_file(self._db)
+        except RuntimeError as e:
+            self.message.emit(str(e))
+            return
+
+        def call() -> str:
+            db = open_db(path)  # SQLite connections belong to the thread that opened them
+            try:
+                if kind == "resume":
+                    jobs.resume(db, home, run_id)
+                    return f"Run {run_id} resumed."
+                return f"Run {run_id} is {jobs.request(db, run_id, kind)['status']}."
+            finally:
+                db.conn.close()
+
+        self._busy[run_id] = kind
+        task = tasks.Task(call, tag=(run_id, kind))
+        self._tasks[(run_id, kind)] = task
+        tasks.start(task, self._command_done)
+        self.message.emit(f"Asking run {run_id} to {kind}…")
+        self._show_selected()
+
+    @property
+    def busy(self) -> dict[int, str]:
+        """Commands in flight, by run id."""
+        return dict(self._busy)
+
+    @Slot(object, object, object)
+    def _command_done(self, result: Any, error: Any, tag: Any) -> None:
+        run_id, kind = tag
+        self._busy.pop(run_id, None)
+        self._tasks.pop(tag, None)
+        self.message.emit(f"Could not {kind} run {run_id}: {error}" if error else str(result))
+        self.refresh()
+
+    # --- visibility
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()
+        self._refresh_timer.start()
+        self._plot_timer.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._refresh_timer.stop()
+        self._plot_timer.stop()

@@ -1,0 +1,165 @@
+"""Live training curves: growable numpy buffers and a pyqtgraph plot that redraws from them."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+# pyqtgraph picks the first Qt binding it finds; make it ours even if PyQt is installed too.
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+from PySide6.QtGui import QPalette  # noqa: E402  (binding before pyqtgraph, see above)
+
+import pyqtgraph as pg  # noqa: E402
+
+
+class LiveCurveBuffer:
+    """x/y float64 arrays that grow by doubling; view() returns the filled part without copying."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._x = np.empty(max(1, capacity), dtype=np.float64)
+        self._y = np.empty(max(1, capacity), dtype=np.float64)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def capacity(self) -> int:
+        """Allocated points (grows by doubling, never shrinks)."""
+        return len(self._x)
+
+    def append(self, xs: Iterable[float], ys: Iterable[float]) -> None:
+        """Add points in order; an x below the last one drops the points from that x on."""
+        xs = np.asarray(xs, dtype=np.float64).ravel()
+        ys = np.asarray(ys, dtype=np.float64).ravel()
+        if len(xs) != len(ys):
+            raise ValueError(f"{len(xs)} x values but {len(ys)} y values")
+        if not len(xs):
+            return
+        # A batch can span a rewind (resume from a checkpoint), so handle it in increasing runs.
+        cuts = np.flatnonzero(np.diff(xs) < 0) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(xs)]):
+            self._append_sorted(xs[a:b], ys[a:b])
+
+    def _append_sorted(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        if self._n and xs[0] < self._x[self._n - 1]:
+            # A resumed run logs again from its checkpoint's step: the points after it are stale
+            # (the store deleted them too), so the curve never doubles back on itself.
+            self._n = int(np.searchsorted(self._x[: self._n], xs[0], side="left"))
+        need = self._n + len(xs)
+        if need > self.capacity:
+            size = self.capacity
+            while size < need:
+                size *= 2
+            for name in ("_x", "_y"):
+                grown = np.empty(size, dtype=np.float64)
+                grown[: self._n] = getattr(self, name)[: self._n]
+                setattr(self, name, grown)
+        self._x[self._n:need] = xs
+        self._y[self._n:need] = ys
+        self._n = need
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        """The points so far, as views into the buffers (valid until the next append)."""
+        return self._x[: self._n], self._y[: self._n]
+
+    def last(self) -> tuple[float, float] | None:
+        """The newest point, or None when empty."""
+        return (float(self._x[self._n - 1]), float(self._y[self._n - 1])) if self._n else None
+
+    def clear(self) -> None:
+        """Forget all points, keeping the allocation."""
+        self._n = 0
+
+
+def configure(palette: QPalette) -> None:
+    """Global pyqtgraph options: antialiasing, colours taken from the application palette."""
+    pg.setConfigOptions(antialias=True,
+                        background=palette.color(QPalette.ColorRole.Base),
+                        foreground=palette.color(QPalette.ColorRole.Text))
+
+
+class LivePlot(pg.PlotWidget):
+    """One plot of named series (metric name → (legend label, colour)); curves are made once."""
+
+    def __init__(self, title: str, series: Mapping[str, tuple[str, str]], *, units: str | None = None,
+                 symbols: Iterable[str] = (), parent: object = None) -> None:
+        super().__init__(parent=parent)
+        self._series = dict(series)
+        self._symbols = set(symbols)
+        self._buffers = {name: LiveCurveBuffer() for name in self._series}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._in_legend: set[str] = set()
+        self._dirty: set[str] = set()
+        item = self.getPlotItem()
+        item.setTitle(title)
+        item.showGrid(x=True, y=True, alpha=0.2)
+        item.setLabel("bottom", "step")
+        if units:
+            item.setLabel("left", units=units)
+        # Long runs have 10^5+ points: draw only what is visible, reduced per pixel column.
+        item.setDownsampling(auto=True, mode="peak")
+        item.setClipToView(True)
+        item.setMenuEnabled(False)
+        # A translucent backing keeps the legend readable where it overlaps a curve.
+        backing = self.palette().color(QPalette.ColorRole.Base)
+        backing.setAlpha(200)
+        self._legend = item.addLegend(offset=(-8, 8), brush=backing)
+        self.setMinimumSize(220, 160)
+
+    @property
+    def names(self) -> list[str]:
+        """The metric names this plot shows."""
+        return list(self._series)
+
+    def append(self, name: str, xs: Iterable[float], ys: Iterable[float]) -> None:
+        """Buffer new points of one series; drawn at the next flush()."""
+        if name in self._buffers:
+            self._buffers[name].append(xs, ys)
+            self._dirty.add(name)
+
+    def flush(self) -> None:
+        """Hand changed buffers to their curves (call from a timer, not per row)."""
+        for name in self._dirty:
+            curve = self._curve(name)
+            curve.setData(*self._buffers[name].view())
+            if name not in self._in_legend:
+                self._legend.addItem(curve, self._series[name][0])
+                self._in_legend.add(name)
+        self._dirty.clear()
+
+    def reset(self) -> None:
+        """Empty every series (another run was selected); the curve objects stay."""
+        for name, buf in self._buffers.items():
+            buf.clear()
+            if name in self._curves:
+                self._curves[name].setData([], [])
+            if name in self._in_legend:
+                self._legend.removeItem(self._curves[name])
+        self._in_legend.clear()
+        self._dirty.clear()
+        self.getPlotItem().enableAutoRange()
+
+    def curve(self, name: str) -> pg.PlotDataItem | None:
+        """The curve of a series, once it has had data."""
+        return self._curves.get(name)
+
+    def point_count(self, name: str) -> int:
+        """Points currently handed to a series' curve (0 before its first data)."""
+        curve = self._curves.get(name)
+        return 0 if curve is None or curve.xData is None else len(curve.xData)
+
+    def buffer(self, name: str) -> LiveCurveBuffer:
+        """The buffer behind a series."""
+        return self._buffers[name]
+
+    def _curve(self, name: str) -> pg.PlotDataItem:
+        if name not in self._curves:
+            color = self._series[name][1]
+            kwargs = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
+                if name in self._symbols else {}
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=2), **kwargs)
+            self.getPlotItem().addItem(curve)  # applies the plot's downsampling and clipping
+            self._curves[name] = curve
+        return self._curves[name]
