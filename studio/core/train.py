@@ -107,9 +107,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
         return outcome
 
     # --- final evaluation and the saved adapter
-    if eval_ds is not None:
-        if step % cfg.training.eval_steps != 0:
-            trainer.evaluate()
+    if eval_ds is not None:  # the Trainer already evaluated at the final step
         outcome.final_metrics = last_eval_metrics(trainer.state.log_history)
     if adapter_dir is not None:
         reporter.stage("saving adapter")

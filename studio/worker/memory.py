@@ -4,13 +4,17 @@ from __future__ import annotations
 import os
 
 _nvml_handle = None
+_process = None
 
 
 def memory_metrics(device: str) -> dict[str, float]:
     """Current memory figures in bytes, named as the store records them."""
-    import psutil
+    global _process
+    if _process is None:  # building a psutil.Process costs more than reading it: keep one
+        import psutil
 
-    out = {"rss_bytes": float(psutil.Process(os.getpid()).memory_info().rss)}
+        _process = psutil.Process(os.getpid())
+    out = {"rss_bytes": float(_process.memory_info().rss)}
     if device != "cuda":
         return out
     import torch

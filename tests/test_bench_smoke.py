@@ -1,0 +1,36 @@
+"""bench/throughput.py runs end to end at its smallest settings (no timing is asserted: only that it works)."""
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+RATIO_LINES = {
+    "tokens/s ratio engine/plain": "goal >= 1.00",
+    "step-time ratio sqlite on/off": "goal <= 1.01",
+}
+
+
+@pytest.mark.slow
+def test_throughput_bench_runs_and_prints_both_ratios(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               TMPDIR=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "throughput.py"), "--steps", "2", "--repeats", "1", "--batch", "2",
+         "--seq", "16", "--hidden", "32", "--layers", "1", "--warmup-steps", "1"],
+        capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, f"bench exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    for label, goal in RATIO_LINES.items():
+        match = re.search(rf"^{re.escape(label)}: (\S+) \({re.escape(goal)}\)$", proc.stdout, re.MULTILINE)
+        assert match, f"no '{label}: X ({goal})' line in:\n{proc.stdout}"
+        value = float(match.group(1))
+        assert math.isfinite(value) and value > 0, f"{label}: {value}"
+    # The table lists every timed run: one engine/plain pair and one sqlite on/off pair.
+    assert len(re.findall(r"^(plain|sqlite) ", proc.stdout, re.MULTILINE)) == 4, proc.stdout
+    assert not list(tmp_path.glob("studio-bench-*")), "the bench left its temporary folder behind"
