@@ -36,12 +36,13 @@ def load_and_check(config: str | Path | RunConfig, base_dir: Path | None = None)
             methods.parse_options(cfg.method.name, cfg.method.options)
         except ConfigError as e:
             raise e.located(source) from None
+        model = cfg.model if cfg.model.startswith("sample:") else _resolve(cfg.model, base_dir)
         try:
-            src = resolve_model(_resolve(cfg.model, base_dir) if not cfg.model.startswith("sample:") else cfg.model)
+            src = resolve_model(model)
         except ModelNotFound as e:
             raise ConfigError(str(e), "model", source) from None
         if src.kind != "hub":
-            cfg = replace(cfg, model=_resolve(cfg.model, base_dir) if not cfg.model.startswith("sample:") else cfg.model)
+            cfg = replace(cfg, model=model)
         data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
     except (ConfigError, DataError) as e:
         raise SubmitError(str(e)) from None
