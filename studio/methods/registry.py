@@ -21,6 +21,10 @@ class Method:
     mergeable: bool
     description: str
     peft_native: bool = False
+    # Extra `from_pretrained` kwargs the base needs before apply (QLoRA: quantization_config).
+    load_kwargs: Callable[[Any], dict[str, Any]] | None = None
+    # Model with only this method's parameters trainable → plain transformers model (mergeable only).
+    merge: Callable[[Any], Any] | None = None
 
     def describe(self) -> str:
         """What the method trains, its parameter formula and when to choose it."""
