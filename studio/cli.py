@@ -18,6 +18,8 @@ commands:
   studio stop|pause RUN       stop (cancel) or pause a run between steps
   studio resume RUN           continue a paused, crashed or cancelled run from its last checkpoint
   studio adapters             list saved adapters
+  studio methods              the fine-tuning methods, their options and what they train
+  studio probe CONFIG         exact trainable / total parameters before training (no weights read)
   studio demo                 fine-tune a bundled sample model and show before/after
 
 data home: --home DIR, else $STUDIO_HOME, else the platform's user data folder.
@@ -52,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     rs.add_argument("--detach", action="store_true", help="return at once instead of following")
     a = sub.add_parser("adapters", help="list saved adapters")
     a.add_argument("--json", action="store_true", help="print a JSON list, nothing else")
+    m = sub.add_parser("methods", help="list the fine-tuning methods and their options")
+    m.add_argument("--json", action="store_true", help="print a JSON list, nothing else")
+    pr = sub.add_parser("probe", help="exact trainable/total parameters of a config, before training")
+    pr.add_argument("config", help="run config (.yaml or .json)")
+    pr.add_argument("--num-labels", type=int, metavar="N",
+                    help="classification: size the head for N labels instead of reading the data")
+    pr.add_argument("--json", action="store_true", help="print a JSON object, nothing else")
     d = sub.add_parser("demo", help="fine-tune a bundled sample model and show before/after")
     d.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the demo's own)")
     return p
@@ -68,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         from studio.demo import run_demo
 
         return run_demo(home, steps=args.steps)
+    if command in ("methods", "probe"):
+        return globals()[f"_cmd_{command}"](args)
     from studio.store.db import open_db
 
     home.ensure()
@@ -97,6 +108,49 @@ def _gui(home, screenshot: str | None = None, page: str | None = None) -> int:
     from studio.ui.app import run_app
 
     return run_app(home, screenshot=screenshot, page=page)
+
+
+def _cmd_methods(args) -> int:
+    from studio import methods
+    from studio.methods.registry import option_specs
+
+    rows = [{"name": n, "mergeable": methods.get(n).mergeable, "description": methods.get(n).describe(),
+             "options": option_specs(n)} for n in methods.names()]
+    if args.json:
+        print(json.dumps(rows, default=str))
+        return 0
+    for r in rows:
+        print(f"{r['name']}{'' if r['mergeable'] else '  (not mergeable)'}\n  {r['description']}")
+        for o in r["options"]:
+            print(f"    {o['name']} = {o['default']!r}: {o['doc']}")
+    return 0
+
+
+def _cmd_probe(args) -> int:
+    from studio.core.probe import probe
+    from studio.submit import SubmitError, load_and_check, load_without_data
+
+    try:
+        if args.num_labels is not None:
+            cfg, labels = load_without_data(args.config), [f"LABEL_{i}" for i in range(args.num_labels)]
+        else:
+            cfg, data = load_and_check(args.config)
+            labels = data.label_names
+        result = probe(cfg, labels)
+    except (SubmitError, OSError, ValueError) as e:
+        print(f"studio: {args.config}: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{result['method']} on {result['model']} ({result['model_type']}, {result['task']}): "
+          f"{result['trainable_params']:,} of {result['total_params']:,} parameters trainable "
+          f"({result['trainable_percent']:.3f}%)")
+    for g in result["layer_groups"]:
+        print(f"  {g['name']:<12} {g['params']:>12,}")
+    print(f"  memory for weights, gradients and optimizer ≈ {result['memory_estimate']['total'] / 2**20:,.1f} MiB"
+          " (activations come on top)")
+    return 0
 
 
 def _cmd_train(db, home, args) -> int:

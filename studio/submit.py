@@ -82,3 +82,21 @@ def submit(db: Any, home: Home, cfg: RunConfig, n_train: int, launch: bool = Tru
     if launch:
         jobs.launch(db, home, run_id)
     return run_id
+
+
+def load_without_data(config: str | Path) -> RunConfig:
+    """Parse a config and check its method options and model reference, without reading the data."""
+    from studio import methods
+    from studio.modelinfo.sources import ModelNotFound, resolve_model
+
+    try:
+        cfg = load_config(config)
+        base_dir = Path(config).resolve().parent
+        methods.parse_options(cfg.method.name, cfg.method.options)
+        model = cfg.model if cfg.model.startswith("sample:") else _resolve(cfg.model, base_dir)
+        resolve_model(model)
+    except ConfigError as e:
+        raise SubmitError(str(e.located(str(config)) if not e.source else e)) from None
+    except ModelNotFound as e:
+        raise SubmitError(f"{config}: model: {e}") from None
+    return replace(cfg, model=model)

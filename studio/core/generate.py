@@ -6,15 +6,15 @@ from typing import Any
 
 
 def load_with_adapter(adapter_dir: Path) -> tuple[Any, Any]:
-    """Base model + PEFT adapter from an adapter folder (its studio.json names the base)."""
+    """Base model + saved method weights from an adapter folder (its studio.json names the base)."""
     import json
 
     import warnings
 
     import transformers
-    from peft import PeftModel
 
     from studio.core.models import load_model, load_tokenizer
+    from studio.methods.saving import load_method_weights
 
     transformers.utils.logging.disable_progress_bar()  # keep the terminal output to the results
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -22,8 +22,11 @@ def load_with_adapter(adapter_dir: Path) -> tuple[Any, Any]:
     meta = json.loads((Path(adapter_dir) / "studio.json").read_text())
     tokenizer = load_tokenizer(str(adapter_dir))
     labels = list(meta["id2label"].values()) if meta.get("id2label") else None
-    base = load_model(meta["base_model_path"], meta["task"], label_names=labels)
-    model = PeftModel.from_pretrained(base, str(adapter_dir))
+    if meta["method"] == "full":  # full fine-tuning saved a whole model
+        model = load_model(str(adapter_dir), meta["task"], label_names=labels)
+    else:
+        base = load_model(meta["base_model_path"], meta["task"], label_names=labels)
+        model = load_method_weights(base, Path(adapter_dir))
     model.eval()
     return model, tokenizer
 

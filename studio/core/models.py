@@ -61,11 +61,13 @@ def load_tokenizer(folder: str, trust_remote_code: bool = False) -> Any:
 
 
 def load_model(folder: str, task: str, *, label_names: list[str] | None = None, dtype: Any = None,
-               trust_remote_code: bool = False, quantization_config: Any = None) -> Any:
-    """A causal LM or a sequence classifier (with our label names) from a folder or hub id."""
+               trust_remote_code: bool = False, quantization_config: Any = None, **extra: Any) -> Any:
+    """A causal LM or a sequence classifier (with our label names) from a folder or hub id.
+
+    `extra` are further `from_pretrained` kwargs a method needs (see Method.load_kwargs)."""
     import transformers
 
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, **extra}
     if dtype is not None:
         kwargs["dtype"] = dtype
     if quantization_config is not None:
@@ -91,7 +93,9 @@ def count_parameters(model: Any) -> tuple[int, int]:
     """(trainable, total) parameter counts."""
     trainable = total = 0
     for p in model.parameters():
-        n = p.numel()
+        # A 4-bit bitsandbytes weight packs two values per element; count the logical ones.
+        quant_state = getattr(p, "quant_state", None)
+        n = quant_state.shape.numel() if quant_state is not None else p.numel()
         total += n
         if p.requires_grad:
             trainable += n

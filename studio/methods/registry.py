@@ -59,3 +59,19 @@ def names() -> list[str]:
 def parse_options(name: str, options: dict[str, Any]) -> Any:
     """Validate a config's method options into the method's dataclass (errors name method.KEY)."""
     return build_dataclass(get(name).options, options, "method")
+
+
+def option_specs(name: str) -> list[dict[str, Any]]:
+    """Each option of a method: name, default, type, doc and limits (for --help and the wizard)."""
+    import dataclasses
+    import typing
+
+    cls = get(name).options
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        specs.append({"name": f.name, "default": default, "type": str(hints[f.name]).replace("typing.", ""),
+                      **{k: f.metadata.get(k) for k in ("doc", "choices", "min", "max")}})
+    return specs

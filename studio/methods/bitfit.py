@@ -1,0 +1,60 @@
+"""BitFit (Ben Zaken et al., 2022): train only the bias terms (and the task head)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from studio.methods.layers import block_list, freeze, train_classifier_head
+from studio.methods.registry import Method, register
+
+
+@dataclass
+class BitFitOptions:
+    """BitFit has no options: every bias term trains, nothing else (besides a classifier head)."""
+
+
+class NoBiasError(ValueError):
+    """The model has no bias terms in its blocks, so BitFit has nothing to train."""
+
+
+def apply(model: Any, opts: BitFitOptions, task: str) -> Any:
+    """Freeze the model, then unfreeze every bias and the classifier head."""
+    blocks_name, _ = block_list(model)
+    block_biases = [n for n, _ in model.named_parameters()
+                    if n.startswith(blocks_name + ".") and n.endswith(".bias")]
+    if not block_biases:
+        # Llama-family models build their linear layers with bias=False and use RMSNorm (no
+        # bias either); BitFit would silently train nothing but the head.
+        model_type = getattr(model.config, "model_type", type(model).__name__)
+        raise NoBiasError(f"bitfit: the {model_type} model has no bias terms in its layers "
+                          "(its linear layers and norms are built without biases), so BitFit has "
+                          "nothing to train; choose lora or ia3 for this model")
+    freeze(model)
+    for name, p in model.named_parameters():
+        if name.endswith(".bias"):
+            p.requires_grad_(True)
+    train_classifier_head(model, task)
+    return model
+
+
+def merge(model: Any) -> Any:
+    """BitFit changes the base's own biases in place: the trained model is already merged."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+METHOD = register(Method(
+    name="bitfit",
+    options=BitFitOptions,
+    apply=apply,
+    mergeable=True,
+    merge=merge,
+    description=(
+        "BitFit trains only the bias terms of the model (query/key/value, output, feed-forward and "
+        "layer-norm biases) plus the task head. Trainable parameters: the number of bias elements, "
+        "typically under 0.1% of the model. It needs a model whose layers have biases (BERT, GPT-2, "
+        "RoBERTa); Llama-family models have none and are refused. Choose it for small-data "
+        "classification on encoder models, where its paper matches full fine-tuning."
+    ),
+))
