@@ -17,7 +17,7 @@ from typing import Any
 
 TASKS = ("causal-lm", "classification")
 DATA_FORMATS = ("auto", "text", "instruction", "chat", "completion", "classification")
-SCHEDULES = ("linear", "cosine", "constant")
+SCHEDULES = ("linear", "cosine", "constant", "stlr")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -70,6 +70,25 @@ class MethodSpec:
 
 
 @dataclass
+class UlmfitSpec:
+    """ULMFiT (Howard & Ruder 2018): discriminative LRs, gradual unfreezing, slanted triangular LRs."""
+
+    discriminative_decay: float | None = opt(
+        None, "Each lower layer group learns at the rate above / this (paper: 2.6; off when empty)",
+        min=1.0, max=100.0)
+    gradual_unfreezing: bool = opt(False, "Train the top layer group first, then unfreeze one more per stage")
+    unfreeze_every: int | None = opt(None, "Optimizer steps per unfreezing stage (default: one epoch)", min=1)
+    cut_frac: float = opt(0.1, "stlr: share of the steps spent rising to the peak LR",
+                          min=0.0, max=0.9, min_exclusive=True)
+    ratio: float = opt(32.0, "stlr: how much smaller the lowest LR is than the peak", min=1.0, max=1e6)
+
+    @property
+    def active(self) -> bool:
+        """Whether the trainer needs per-layer-group optimizer groups."""
+        return self.discriminative_decay is not None or self.gradual_unfreezing
+
+
+@dataclass
 class TrainingSpec:
     """Optimisation settings."""
 
@@ -79,7 +98,8 @@ class TrainingSpec:
     batch_size: int = opt(8, "Examples per device step", min=1, max=4096)
     gradient_accumulation: int = opt(1, "Device steps per optimizer step", min=1, max=1024)
     learning_rate: float = opt(2e-4, "Peak learning rate", min=0.0, max=1.0, min_exclusive=True)
-    schedule: str = opt("linear", "Learning-rate schedule after warm-up", choices=SCHEDULES)
+    schedule: str = opt("linear", "Learning-rate schedule after warm-up (stlr: ULMFiT's slanted triangle)",
+                         choices=SCHEDULES)
     warmup_ratio: float = opt(0.0, "Share of steps spent warming up the learning rate", min=0.0, max=0.99)
     weight_decay: float = opt(0.0, "AdamW weight decay", min=0.0, max=1.0)
     max_grad_norm: float = opt(1.0, "Gradient clipping norm (0 disables)", min=0.0)
@@ -91,12 +111,17 @@ class TrainingSpec:
     device: str = opt("auto", "Where to train: auto picks CUDA when present", choices=DEVICES)
     precision: str = opt("auto", "Compute precision: auto = bf16 on capable GPUs, else fp32",
                          choices=PRECISIONS)
+    ulmfit: UlmfitSpec = opt(doc="ULMFiT recipe: discriminative LRs, gradual unfreezing, stlr settings",
+                             default_factory=UlmfitSpec)
 
     def __post_init__(self) -> None:
         if self.max_steps is not None and self.epochs is not None:
             raise ConfigError("give max_steps or epochs, not both", "epochs")
         if self.max_steps is None and self.epochs is None:
             self.max_steps = 100
+        if self.schedule == "stlr" and self.warmup_ratio > 0:
+            raise ConfigError("stlr rises to its peak by itself (ulmfit.cut_frac); set warmup_ratio to 0",
+                              "warmup_ratio")
 
 
 @dataclass

@@ -10,12 +10,14 @@ import math
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from studio import __version__
 from studio.config import RunConfig, TrainingSpec
 from studio.core import checkpoints
+from studio.methods.saving import save_method_weights, uses_own_format
 
 
 @dataclass
@@ -53,6 +55,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     from studio.core.models import count_parameters, ensure_pad_token_id, load_model, load_tokenizer, model_folder
     from studio.core.tokenize import make_collator, tokenize_rows
     from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
+    from studio.methods.saving import trainable_names
 
     reporter = reporter or NullReporter()
     run_dir = Path(run_dir)
@@ -66,12 +69,17 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     folder = model_folder(cfg.model, Path(models_dir), cfg.trust_remote_code)
     tokenizer = load_tokenizer(folder, cfg.trust_remote_code)
     device, precision = pick_device(cfg.training)
-    model = load_model(folder, cfg.task, label_names=data.label_names,
-                       trust_remote_code=cfg.trust_remote_code)
-    ensure_pad_token_id(model, tokenizer)
     method = methods.get(cfg.method.name)
-    model = method.apply(model, methods.parse_options(cfg.method.name, cfg.method.options), cfg.task)
+    opts = methods.parse_options(cfg.method.name, cfg.method.options)
+    model = load_model(folder, cfg.task, label_names=data.label_names,
+                       trust_remote_code=cfg.trust_remote_code,
+                       **(method.load_kwargs(opts) if method.load_kwargs else {}))
+    ensure_pad_token_id(model, tokenizer)
+    model = method.apply(model, opts, cfg.task)
+    ulmfit_groups = StudioTrainer.ulmfit_groups(model, cfg.training)  # None unless training.ulmfit is on
+    trained = trainable_names(model)  # what the method trains (gradual unfreezing toggles it later)
     trainable, total = count_parameters(model)
+    save = partial(save_method_weights, method_name=cfg.method.name, opts=opts, names=trained)
 
     reporter.stage("tokenizing")
     label2id = {n: i for i, n in enumerate(data.label_names)} if data.label_names else None
@@ -98,7 +106,9 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
         compute_metrics=accuracy_metrics if is_cls else None,
         preprocess_logits_for_metrics=argmax_logits if is_cls else None,
         callbacks=list(reporter.callbacks), run_dir=run_dir,
-        keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved)
+        keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved,
+        training=cfg.training, layer_groups=ulmfit_groups,
+        save_weights=save if uses_own_format(cfg.method.name) else None)
     reporter.stage("training")
     trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
     step = trainer.state.global_step
@@ -112,7 +122,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     if adapter_dir is not None:
         reporter.stage("saving adapter")
         meta = adapter_metadata(cfg, folder, data.label_names, outcome)
-        outcome.adapter_dir = save_adapter(model, tokenizer, adapter_dir(), meta)
+        outcome.adapter_dir = save_adapter(model, tokenizer, adapter_dir(), meta, save)
     shutil.rmtree(checkpoints.staging_dir(run_dir), ignore_errors=True)
     return outcome
 
@@ -153,7 +163,8 @@ def training_arguments(t: TrainingSpec, run_dir: Path, max_steps: int, has_eval:
         per_device_eval_batch_size=t.batch_size,
         gradient_accumulation_steps=t.gradient_accumulation,
         learning_rate=t.learning_rate,
-        lr_scheduler_type=t.schedule,
+        # stlr is StudioTrainer's own LambdaLR; "constant" honours warm-up like the other schedules
+        lr_scheduler_type={"stlr": "constant", "constant": "constant_with_warmup"}.get(t.schedule, t.schedule),
         warmup_steps=t.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
         weight_decay=t.weight_decay,
         max_grad_norm=t.max_grad_norm,
@@ -211,12 +222,16 @@ def adapter_metadata(cfg: RunConfig, folder: str, label_names: list[str] | None,
     }
 
 
-def save_adapter(model: Any, tokenizer: Any, target: Path, meta: dict[str, Any]) -> Path:
+def save_adapter(model: Any, tokenizer: Any, target: Path, meta: dict[str, Any],
+                 save_weights: Callable[..., None] | None = None) -> Path:
     """Save in PEFT's file layout plus studio.json, atomically (temp folder, then rename)."""
     target = Path(target)
     tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
+    if save_weights is None:
+        model.save_pretrained(tmp)
+    else:
+        save_weights(model, tmp)
     tokenizer.save_pretrained(tmp)
     (tmp / "studio.json").write_text(json.dumps(meta, indent=2, default=str))
     if target.exists():

@@ -1,23 +1,148 @@
-"""The transformers Trainer, with checkpoints that are atomic and rotated by the studio."""
+"""The transformers Trainer, with checkpoints that are atomic and rotated by the studio, and the
+ULMFiT recipe (per-layer-group learning rates, gradual unfreezing, slanted triangular LRs)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
 
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 
-from studio.core import checkpoints
+from studio.core import checkpoints, schedules
 
 
 class StudioTrainer(Trainer):
-    """Trainer whose checkpoints appear under checkpoints/ only once complete (see checkpoints.py)."""
+    """Trainer whose checkpoints appear under checkpoints/ only once complete (see checkpoints.py).
+
+    With `training` (the run's TrainingSpec) it also follows training.ulmfit and the stlr schedule:
+    when discriminative_decay or gradual_unfreezing is set, `layer_groups` (from ulmfit_groups,
+    computed right after the method is applied) become one AdamW param group per layer group ×
+    (decay, no decay), each tagged "layer_group" with lr = learning_rate × its discriminative factor,
+    and the scheduler gives every param group exactly schedules.group_learning_rates (0 while its
+    layer group is frozen). Each log step records "lr/<group>" per layer group, and learning_rate
+    is the top group's. Without ulmfit settings (and without stlr) it is the plain Trainer.
+    """
 
     def __init__(self, *args: Any, run_dir: Path, keep_checkpoints: int,
-                 on_checkpoint: Callable[[int, Path, list[int]], None] | None = None, **kwargs: Any):
+                 on_checkpoint: Callable[[int, Path, list[int]], None] | None = None,
+                 training: Any = None, layer_groups: list[tuple[str, list[str]]] | None = None,
+                 save_weights: Callable[[Any, Path], None] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.save_weights = save_weights  # set for our own methods: checkpoints hold trained tensors only
         self.run_dir = Path(run_dir)
         self.keep_checkpoints = keep_checkpoints
         self.on_checkpoint = on_checkpoint
+        self.training_spec = training
+        ulmfit = getattr(training, "ulmfit", None)
+        self.layer_groups = layer_groups if ulmfit is not None and ulmfit.active else None
+        self.unfreeze_every: int | None = None
+        self._group_lrs: dict[str, float] = {}
+        if self.layer_groups is not None:
+            if not self.layer_groups:
+                raise ValueError("ULMFiT settings need trainable parameters, but the method trains none")
+            per_epoch = schedules.optimizer_steps_per_epoch(
+                len(self.train_dataset), training.batch_size, training.gradient_accumulation)
+            self.unfreeze_every = schedules.unfreeze_interval(
+                ulmfit.gradual_unfreezing, ulmfit.unfreeze_every, per_epoch)
+            if self.unfreeze_every is not None:
+                params = dict(self.model.named_parameters())
+                groups = [[params[n] for n in names] for _, names in self.layer_groups]
+                self.add_callback(GradualUnfreezing(groups, self.unfreeze_every))
+
+    @staticmethod
+    def ulmfit_groups(model: Any, training: Any) -> list[tuple[str, list[str]]] | None:
+        """Layer groups of what the method made trainable, when training.ulmfit needs them (else None).
+
+        Call right after the method is applied, before gradual unfreezing freezes anything."""
+        if not training.ulmfit.active:
+            return None
+        from studio.methods.layers import layer_groups
+
+        return layer_groups(model)
+
+    # --- ULMFiT: optimizer, scheduler, logged learning rates
+    def create_optimizer(self, model: Any = None) -> Any:
+        if self.layer_groups is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        params = dict(opt_model.named_parameters())
+        decay_names = set(self.get_decay_parameter_names(opt_model))
+        base_lr, weight_decay = self.args.learning_rate, self.args.weight_decay
+        factors = schedules.discriminative_factors(len(self.layer_groups),
+                                                   self.training_spec.ulmfit.discriminative_decay)
+        groups = []
+        for (group, names), factor in zip(self.layer_groups, factors):
+            for decays in (True, False):
+                chosen = [params[n] for n in names if (n in decay_names) == decays]
+                if chosen:  # frozen-for-now groups too: they keep their slot (and state) all run
+                    groups.append({"params": chosen, "weight_decay": weight_decay if decays else 0.0,
+                                   "lr": base_lr * factor, "layer_group": group})
+        if self.optimizer_cls_and_kwargs is not None:
+            optimizer_cls, optimizer_kwargs = self.optimizer_cls_and_kwargs
+        else:
+            optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
+
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+        t = self.training_spec
+        custom = t is not None and (self.layer_groups is not None or t.schedule == "stlr")
+        if not custom or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        from torch.optim.lr_scheduler import LambdaLR
+
+        optimizer = optimizer if optimizer is not None else self.optimizer
+        warmup = schedules.warmup_steps(num_training_steps, t.warmup_ratio)
+        u = t.ulmfit
+
+        def factor(step: int) -> float:
+            return schedules.schedule_factor(t.schedule, step, num_training_steps, warmup,
+                                             cut_frac=u.cut_frac, ratio=u.ratio)
+
+        index = {name: i for i, (name, _) in enumerate(self.layer_groups or [])}
+        n, every = len(index), self.unfreeze_every
+
+        def group_factor(i: int) -> Callable[[int], float]:
+            def f(step: int) -> float:
+                return factor(step) if i >= n - schedules.unfrozen_groups(step, n, every) else 0.0
+            return f
+
+        lambdas = [group_factor(index[g["layer_group"]]) if g.get("layer_group") in index else factor
+                   for g in optimizer.param_groups]
+        self.lr_scheduler = LambdaLR(optimizer, lambdas)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+    def _get_learning_rate(self) -> float:
+        # Called right after optimizer.step(): the rates that step used. Keep every layer group's.
+        if self.layer_groups is None:
+            return super()._get_learning_rate()
+        self._group_lrs = {g["layer_group"]: g["lr"] for g in self.optimizer.param_groups}
+        return self._group_lrs[self.layer_groups[-1][0]]
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if self.layer_groups is not None and "learning_rate" in logs and self._group_lrs:
+            logs.update({f"lr/{name}": self._group_lrs[name] for name, _ in self.layer_groups})
+        super().log(logs, start_time)
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        if self.save_weights is None:
+            return super()._save(output_dir, state_dict)
+        # Our own methods: a checkpoint holds only what the method trains, not a copy of the base.
+        import torch
+
+        folder = Path(output_dir if output_dir is not None else self.args.output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.save_weights(self.model, folder)
+        if self.processing_class is not None:
+            self.processing_class.save_pretrained(folder)
+        torch.save(self.args, folder / "training_args.bin")
+
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
+        if self.save_weights is None:
+            return super()._load_from_checkpoint(resume_from_checkpoint, model)
+        from studio.methods.saving import load_trained_tensors
+
+        load_trained_tensors(model if model is not None else self.model, Path(resume_from_checkpoint))
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         # The Trainer writes into args.output_dir (the staging folder); we publish it atomically.
@@ -28,6 +153,34 @@ class StudioTrainer(Trainer):
         removed = checkpoints.rotate(self.run_dir, self.keep_checkpoints)
         if self.on_checkpoint:
             self.on_checkpoint(step, final, removed)
+
+
+class GradualUnfreezing(TrainerCallback):
+    """Sets requires_grad per layer group (bottom to top) from schedules.unfrozen_groups.
+
+    Runs at train begin (also right after a resume, when global_step is restored) and at every
+    step begin; at train end every group is trainable again, as the method left the model."""
+
+    def __init__(self, groups: list[list[Any]], every: int):
+        self.groups, self.every = groups, every
+
+    def set_step(self, step: int) -> None:
+        n = len(self.groups)
+        training = schedules.unfrozen_groups(step, n, self.every)
+        for i, params in enumerate(self.groups):
+            for p in params:
+                p.requires_grad_(i >= n - training)
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.set_step(state.global_step)
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self.set_step(state.global_step)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        for params in self.groups:
+            for p in params:
+                p.requires_grad_(True)
 
 
 def accuracy_metrics(eval_pred: Any) -> dict[str, float]:

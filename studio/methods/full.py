@@ -19,11 +19,19 @@ def apply(model: Any, opts: FullOptions, task: str) -> Any:
     return model
 
 
+def merge(model: Any) -> Any:
+    """Nothing to merge: the trained model is the result."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 METHOD = register(Method(
     name="full",
     options=FullOptions,
     apply=apply,
     mergeable=True,
+    merge=merge,
     description=(
         "Full fine-tuning updates every weight. Trainable parameters: all of them; memory needed "
         "is about 16 bytes per parameter for weights, gradients and Adam state. The saved result is "

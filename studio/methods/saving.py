@@ -20,9 +20,8 @@ def trainable_names(model: Any) -> list[str]:
 def save_method_weights(model: Any, folder: Path, method_name: str, opts: Any,
                         names: list[str] | None = None) -> None:
     """Write what `method_name` trained into `folder` (names: the method's trainable parameters)."""
-    method = get(method_name)
     folder = Path(folder)
-    if method.peft_native or method_name == "full":
+    if not uses_own_format(method_name):
         model.save_pretrained(folder)
         return
     from safetensors.torch import save_file
@@ -44,13 +43,25 @@ def load_method_weights(model: Any, folder: Path) -> Any:
         from peft import PeftModel
 
         return PeftModel.from_pretrained(model, str(folder))
-    from safetensors.torch import load_file
-
     name = config["studio_method"]
     method = get(name)
     task = "classification" if "ForSequenceClassification" in type(model).__name__ else "causal-lm"
     model = method.apply(model, method.options(**config["options"]), task)
-    tensors = load_file(str(folder / WEIGHTS_FILE))
+    return load_trained_tensors(model, folder)
+
+
+def uses_own_format(method_name: str) -> bool:
+    """True for our own methods (trainable tensors only); PEFT and full use save_pretrained."""
+    method = get(method_name)
+    return not (method.peft_native or method_name == "full")
+
+
+def load_trained_tensors(model: Any, folder: Path) -> Any:
+    """Copy the tensors saved by save_method_weights into a model the method is already applied to."""
+    from safetensors.torch import load_file
+
+    name = json.loads((Path(folder) / CONFIG_FILE).read_text()).get("studio_method")
+    tensors = load_file(str(Path(folder) / WEIGHTS_FILE))
     params = dict(model.named_parameters())
     unknown = sorted(set(tensors) - set(params))
     if unknown:
