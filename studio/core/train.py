@@ -31,6 +31,7 @@ class TrainOutcome:
     total_params: int
     adapter_dir: Path | None = None
     final_metrics: dict[str, float] = field(default_factory=dict)
+    first_metrics: dict[str, float] = field(default_factory=dict)  # the eval before training, if any
 
 
 class NullReporter:
@@ -119,6 +120,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     # --- final evaluation and the saved adapter
     if eval_ds is not None:  # the Trainer already evaluated at the final step
         outcome.final_metrics = last_eval_metrics(trainer.state.log_history)
+        outcome.first_metrics = last_eval_metrics(trainer.state.log_history[::-1])
     if adapter_dir is not None:
         reporter.stage("saving adapter")
         meta = adapter_metadata(cfg, folder, data.label_names, outcome)

@@ -44,12 +44,18 @@ def apply(model: Any, opts: LoraOptions, task: str) -> Any:
     return get_peft_model(model, lora_config(model, opts, task))
 
 
+def merge(model: Any) -> Any:
+    """Fold the adapter into the base weights and return the plain transformers model."""
+    return model.merge_and_unload()
+
+
 METHOD = register(Method(
     name="lora",
     options=LoraOptions,
     apply=apply,
     mergeable=True,
     peft_native=True,
+    merge=merge,
     description=(
         "LoRA freezes the model and learns a low-rank update ΔW = B·A for chosen weight matrices. "
         "Trainable parameters: r·(d_in + d_out) per adapted matrix. B starts at zero, so training "

@@ -17,16 +17,6 @@ NORMS_PER_BLOCK = {"gpt2": 4, "llama": 2, "bert": 4}
 NORM_MARKERS = ("ln_", "norm", "LayerNorm")
 
 
-@pytest.fixture(autouse=True)
-def one_thread_seeded():
-    """Seeded adapter init; one thread, since tiny models only lose time to thread hand-offs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
-
-
 def task_of(arch: str) -> str:
     return "classification" if arch == "bert" else "causal-lm"
 

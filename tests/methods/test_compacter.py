@@ -11,7 +11,6 @@ from studio.methods import get, parse_options
 from tests.methods.test_bottleneck import (ARCHS, NORMS_PER_BLOCK, batch, check_names, dims,
                                            head_count, load, logits, roundtrip, task_of, train,
                                            trainable)
-from tests.methods.test_bottleneck import one_thread_seeded  # noqa: F401  (autouse fixture)
 
 RULE = "studio_adapter_rule"
 
