@@ -1,0 +1,87 @@
+"""Prefix tuning (Li & Liang, 2021): trainable key/value vectors prepended in every attention layer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studio.config import opt
+from studio.methods.lora import task_type
+from studio.methods.registry import Method, register
+
+# PEFT saves a projected prefix as its computed key/values only, which cannot be loaded back into
+# the MLP: a run resumed from such a checkpoint needs the MLP too, so checkpoints carry this file.
+TRAINING_STATE_FILE = "prefix_training_state.safetensors"
+
+
+@dataclass
+class PrefixOptions:
+    """Prefix-tuning settings; defaults follow the paper's GPT-2 table-to-text setup."""
+
+    num_virtual_tokens: int = opt(10, "Prefix length: key/value vectors added per layer (the paper: 10 "
+                                  "for table-to-text, longer for harder tasks such as summarization)",
+                                  min=1, max=1024)
+    prefix_projection: bool = opt(True, "Train the prefix through a small MLP (the paper's "
+                                  "reparameterisation, for stable optimisation); only the computed "
+                                  "prefix is saved")
+    encoder_hidden_size: int = opt(512, "Hidden size of that MLP (512 in the paper's code)", min=1, max=65536)
+
+
+def apply(model: Any, opts: PrefixOptions, task: str) -> Any:
+    """Wrap the model so only the prefix (its MLP while training, and a classifier head) trains."""
+    from peft import PrefixTuningConfig, get_peft_model
+
+    config = PrefixTuningConfig(task_type=task_type(task), num_virtual_tokens=opts.num_virtual_tokens,
+                                prefix_projection=opts.prefix_projection,
+                                encoder_hidden_size=opts.encoder_hidden_size)
+    return get_peft_model(model, config)
+
+
+def has_projection(model: Any) -> bool:
+    """Whether this is a prefix-tuned PEFT model still training through the reparameterisation MLP."""
+    config = getattr(model, "peft_config", {}).get("default")
+    return bool(config is not None and getattr(config, "prefix_projection", False)
+                and not config.inference_mode)
+
+
+def save_training_state(model: Any, folder: Path) -> bool:
+    """Next to PEFT's files, write every trainable tensor (prefix MLP, classifier head) for resuming."""
+    if not has_projection(model):
+        return False
+    from safetensors.torch import save_file
+
+    tensors = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(tensors, str(Path(folder) / TRAINING_STATE_FILE))
+    return True
+
+
+def load_training_state(model: Any, folder: Path) -> bool:
+    """Restore what save_training_state wrote (instead of PEFT's load_adapter); False if absent."""
+    path = Path(folder) / TRAINING_STATE_FILE
+    if not path.is_file() or not has_projection(model):
+        return False
+    from safetensors.torch import load_file
+
+    params = dict(model.named_parameters())
+    for name, tensor in load_file(str(path)).items():
+        if name not in params or params[name].shape != tensor.shape:
+            raise ValueError(f"{path}: {name} does not fit this model (different prefix options?)")
+        params[name].data.copy_(tensor.to(params[name].dtype))
+    return True
+
+
+METHOD = register(Method(
+    name="prefix",
+    options=PrefixOptions,
+    apply=apply,
+    mergeable=False,
+    peft_native=True,
+    description=(
+        "Prefix tuning freezes the model and learns, for every layer, n virtual tokens' keys and "
+        "values that every real token can attend to. Trainable parameters: n·2·L·d_kv (d_kv = "
+        "d_model, or the grouped key/value width); with the reparameterisation MLP of hidden size h "
+        "training uses n·d_kv + (d_kv + 1)·h + (h + 1)·2·L·d_kv instead, but only the n·2·L·d_kv "
+        "prefix is kept. It cannot be merged and shortens the usable context by n. Choose it for "
+        "generation tasks with little data when one model must serve many tasks."
+    ),
+))
