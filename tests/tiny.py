@@ -66,7 +66,11 @@ def tiny_config(arch: str, vocab_size: int, num_labels: int = 2):
     if arch == "bert":
         return BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
                           num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
-                          num_labels=num_labels, pad_token_id=0)
+                          num_labels=num_labels, pad_token_id=0,
+                          # Weights at a trained model's scale: with BERT's 0.02 the tiny pooler's
+                          # output barely depends on the input, so input-only methods (prompt
+                          # tuning) could not learn anything from it.
+                          initializer_range=0.2)
     raise ValueError(f"unknown tiny arch {arch!r}")
 
 

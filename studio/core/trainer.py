@@ -8,6 +8,7 @@ from typing import Any, Callable
 from transformers import Trainer, TrainerCallback
 
 from studio.core import checkpoints, schedules
+from studio.methods import prefix
 
 
 class StudioTrainer(Trainer):
@@ -126,7 +127,10 @@ class StudioTrainer(Trainer):
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         if self.save_weights is None:
-            return super()._save(output_dir, state_dict)
+            super()._save(output_dir, state_dict)
+            # PEFT saves prefix tuning's computed prefix only; resuming needs its MLP too.
+            prefix.save_training_state(self.model, Path(output_dir or self.args.output_dir))
+            return None
         # Our own methods: a checkpoint holds only what the method trains, not a copy of the base.
         import torch
 
@@ -139,6 +143,8 @@ class StudioTrainer(Trainer):
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: Any = None) -> None:
         if self.save_weights is None:
+            if prefix.load_training_state(model if model is not None else self.model, Path(resume_from_checkpoint)):
+                return None
             return super()._load_from_checkpoint(resume_from_checkpoint, model)
         from studio.methods.saving import load_trained_tensors
 

@@ -42,7 +42,12 @@ def load_method_weights(model: Any, folder: Path) -> Any:
     if config.get("studio_method") is None:  # a PEFT adapter
         from peft import PeftModel
 
-        return PeftModel.from_pretrained(model, str(folder))
+        from studio.methods.prompt import pool_on_last_real_token
+
+        model = PeftModel.from_pretrained(model, str(folder))
+        if config.get("peft_type") == "PROMPT_TUNING":
+            pool_on_last_real_token(model)  # a decoder classifier must read the last real token
+        return model
     name = config["studio_method"]
     method = get(name)
     task = "classification" if "ForSequenceClassification" in type(model).__name__ else "causal-lm"
