@@ -13,7 +13,7 @@ def load_with_adapter(adapter_dir: Path) -> tuple[Any, Any]:
 
     import transformers
 
-    from studio.core.models import load_model, load_tokenizer
+    from studio.core.models import load_model, load_tokenizer, method_load_kwargs
     from studio.methods.saving import load_method_weights
 
     transformers.utils.logging.disable_progress_bar()  # keep the terminal output to the results
@@ -25,7 +25,11 @@ def load_with_adapter(adapter_dir: Path) -> tuple[Any, Any]:
     if meta["method"] == "full":  # full fine-tuning saved a whole model
         model = load_model(str(adapter_dir), meta["task"], label_names=labels)
     else:
-        base = load_model(meta["base_model_path"], meta["task"], label_names=labels)
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        base = load_model(meta["base_model_path"], meta["task"], label_names=labels,
+                          **method_load_kwargs(meta["method"], meta.get("method_options") or {}, device))
         model = load_method_weights(base, Path(adapter_dir))
     model.eval()
     return model, tokenizer

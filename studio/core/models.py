@@ -83,6 +83,21 @@ def load_model(folder: str, task: str, *, label_names: list[str] | None = None, 
     return model
 
 
+def method_load_kwargs(method_name: str, opts: Any, device: str) -> dict[str, Any]:
+    """`from_pretrained` kwargs a method needs for its base (QLoRA: quantized), for training or reload."""
+    from studio import methods
+
+    method = methods.get(method_name)
+    if method.load_kwargs is None:
+        return {}
+    if isinstance(opts, dict):
+        opts = methods.parse_options(method_name, opts)
+    extra = method.load_kwargs(opts)
+    if "quantization_config" in extra and device == "cpu":
+        extra["device_map"] = {"": "cpu"}  # else a quantized base lands on any CUDA device present
+    return extra
+
+
 def ensure_pad_token_id(model: Any, tokenizer: Any) -> None:
     """Classifiers pool on the last non-pad token, so the model must know the pad id."""
     if getattr(model.config, "pad_token_id", None) is None:

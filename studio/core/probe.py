@@ -35,7 +35,9 @@ def probe(cfg: RunConfig, label_names: list[str] | None = None) -> dict[str, Any
         model = auto.from_config(config, trust_remote_code=cfg.trust_remote_code)
         method = methods.get(cfg.method.name)
         opts = methods.parse_options(cfg.method.name, cfg.method.options)
-        model = method.apply(model, opts, cfg.task)
+        # A meta model cannot be quantized; QLoRA trains exactly LoRA's parameters on top of it.
+        apply = methods.get("lora").apply if cfg.method.name == "qlora" else method.apply
+        model = apply(model, opts, cfg.task)
     trainable, total = count_parameters(model)
     groups = [{"name": name, "params": sum(p.numel() for n, p in model.named_parameters() if n in set(ps))}
               for name, ps in layer_groups(model)]

@@ -53,7 +53,8 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
 
     from studio import methods
     from studio.core.data import prepare_data
-    from studio.core.models import count_parameters, ensure_pad_token_id, load_model, load_tokenizer, model_folder
+    from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
+                                     method_load_kwargs, model_folder)
     from studio.core.tokenize import make_collator, tokenize_rows
     from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
     from studio.methods.saving import trainable_names
@@ -72,11 +73,8 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     device, precision = pick_device(cfg.training)
     method = methods.get(cfg.method.name)
     opts = methods.parse_options(cfg.method.name, cfg.method.options)
-    extra = method.load_kwargs(opts) if method.load_kwargs else {}
-    if "quantization_config" in extra and device == "cpu":
-        extra["device_map"] = {"": "cpu"}  # else a quantized base lands on any CUDA device present
-    model = load_model(folder, cfg.task, label_names=data.label_names,
-                       trust_remote_code=cfg.trust_remote_code, **extra)
+    model = load_model(folder, cfg.task, label_names=data.label_names, trust_remote_code=cfg.trust_remote_code,
+                       **method_load_kwargs(cfg.method.name, opts, device))
     ensure_pad_token_id(model, tokenizer)
     model = method.apply(model, opts, cfg.task)
     ulmfit_groups = StudioTrainer.ulmfit_groups(model, cfg.training)  # None unless training.ulmfit is on

@@ -18,6 +18,7 @@ OPTIONS = {
     "lora": {"r": 4}, "dora": {"r": 4}, "ia3": {}, "prefix": {"num_virtual_tokens": 4},
     "prompt": {"num_virtual_tokens": 4}, "houlsby": {"size": 8}, "pfeiffer": {"size": 8},
     "compacter": {"size": 8, "n": 4}, "bitfit": {}, "top_k": {"k": 1}, "full": {},
+    "qlora": {"r": 4, "targets": "qv"},
 }
 # The papers' rates where 1e-2 is wrong: soft prompts need far more, full fine-tuning less.
 LEARNING_RATES = {"full": 1e-3, "prompt": 0.3}
@@ -108,7 +109,9 @@ def test_learns_then_saves_and_reloads_exactly(tiny_models, method, arch, tmp_pa
     torch.testing.assert_close(logits(reloaded, arch), logits(model, arch), atol=1e-6, rtol=0)
 
 
-MERGEABLE = [(m, a) for m, a in CASES if m in methods.names() and methods.get(m).mergeable]
+# QLoRA merges into a full-precision reload of the base, so it differs from the 4-bit model by the
+# quantization error; test_qlora.py checks that merge against the full-precision base + adapter.
+MERGEABLE = [(m, a) for m, a in CASES if methods.get(m).mergeable and m != "qlora"]
 
 
 @pytest.mark.parametrize("method,arch", MERGEABLE, ids=[f"{m}-{a}" for m, a in MERGEABLE])
