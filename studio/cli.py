@@ -127,8 +127,7 @@ def _cmd_methods(args) -> int:
 
 
 def _cmd_probe(args) -> int:
-    from studio.core.probe import probe
-    from studio.submit import SubmitError, load_and_check, load_without_data
+    from studio.submit import SubmitError, check_method, load_and_check, load_without_data
 
     try:
         if args.num_labels is not None:
@@ -136,9 +135,9 @@ def _cmd_probe(args) -> int:
         else:
             cfg, data = load_and_check(args.config)
             labels = data.label_names
-        result = probe(cfg, labels)
-    except (SubmitError, OSError, ValueError) as e:
-        print(f"studio: {args.config}: {e}", file=sys.stderr)
+        result = check_method(cfg, labels, str(args.config))
+    except SubmitError as e:
+        print(f"studio: {e}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))
@@ -154,13 +153,16 @@ def _cmd_probe(args) -> int:
 
 
 def _cmd_train(db, home, args) -> int:
-    from studio.submit import SubmitError, load_and_check, submit
+    from studio.submit import SubmitError, check_method, load_and_check, submit
 
     try:
         cfg, data = load_and_check(args.config)
+        probed = check_method(cfg, data.label_names, str(args.config))
     except SubmitError as e:
         print(f"studio: {e}", file=sys.stderr)
         return 2
+    print(f"{cfg.method.name}: {probed['trainable_params']:,} of {probed['total_params']:,} parameters "
+          f"trainable ({probed['trainable_percent']:.3f}%)", file=sys.stderr)
     for w in data.warnings:
         print(f"warning: {w}", file=sys.stderr)
     run_id = submit(db, home, cfg, len(data.train))

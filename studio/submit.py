@@ -100,3 +100,17 @@ def load_without_data(config: str | Path) -> RunConfig:
     except ModelNotFound as e:
         raise SubmitError(f"{config}: model: {e}") from None
     return replace(cfg, model=model)
+
+
+def check_method(cfg: RunConfig, label_names: list[str] | None, source: str) -> dict[str, Any]:
+    """Apply the method to the model built on the meta device (no weights), so anything the method
+    refuses (BitFit on a model without biases, Compacter's n not dividing d, top-K's k too large)
+    is reported now, naming the config, instead of failing in the worker. Returns the probe."""
+    from studio.core.probe import probe
+
+    try:
+        return probe(cfg, label_names)
+    except ConfigError as e:
+        raise SubmitError(str(e.located(source) if not e.source else e)) from None
+    except (ValueError, OSError) as e:
+        raise SubmitError(f"{source}: method {cfg.method.name!r} cannot be used with model {cfg.model!r}: {e}") from None
