@@ -46,6 +46,7 @@ def merge(model: Any) -> Any:
 
 METHOD = register(Method(
     name="bitfit",
+    learning_rate=1e-3,
     options=BitFitOptions,
     apply=apply,
     mergeable=True,

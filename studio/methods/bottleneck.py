@@ -73,6 +73,7 @@ def apply_pfeiffer(model: Any, opts: PfeifferOptions, task: str) -> Any:
 
 HOULSBY = register(Method(
     name="houlsby",
+    learning_rate=1e-3,
     options=HoulsbyOptions,
     apply=apply_houlsby,
     mergeable=False,
@@ -90,6 +91,7 @@ HOULSBY = register(Method(
 
 PFEIFFER = register(Method(
     name="pfeiffer",
+    learning_rate=1e-3,
     options=PfeifferOptions,
     apply=apply_pfeiffer,
     mergeable=False,

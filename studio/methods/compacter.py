@@ -69,6 +69,7 @@ def apply(model: Any, opts: CompacterOptions, task: str) -> Any:
 
 METHOD = register(Method(
     name="compacter",
+    learning_rate=3e-3,
     options=CompacterOptions,
     apply=apply,
     mergeable=False,

@@ -23,6 +23,7 @@ def apply(model: Any, opts: DoraOptions, task: str) -> Any:
 
 METHOD = register(Method(
     name="dora",
+    learning_rate=2e-4,
     options=DoraOptions,
     apply=apply,
     mergeable=True,

@@ -28,6 +28,7 @@ def merge(model: Any) -> Any:
 
 METHOD = register(Method(
     name="full",
+    learning_rate=5e-5,
     options=FullOptions,
     apply=apply,
     mergeable=True,

@@ -66,6 +66,7 @@ def apply(model: Any, opts: Ia3Options, task: str) -> Any:
 
 METHOD = register(Method(
     name="ia3",
+    learning_rate=3e-3,
     options=Ia3Options,
     apply=apply,
     mergeable=True,

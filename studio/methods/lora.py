@@ -51,6 +51,7 @@ def merge(model: Any) -> Any:
 
 METHOD = register(Method(
     name="lora",
+    learning_rate=2e-4,
     options=LoraOptions,
     apply=apply,
     mergeable=True,

@@ -72,6 +72,7 @@ def load_training_state(model: Any, folder: Path) -> bool:
 
 METHOD = register(Method(
     name="prefix",
+    learning_rate=1e-3,
     options=PrefixOptions,
     apply=apply,
     mergeable=False,

@@ -96,6 +96,7 @@ def pool_on_last_real_token(peft_model: Any) -> None:
 
 METHOD = register(Method(
     name="prompt",
+    learning_rate=0.3,
     options=PromptOptions,
     apply=apply,
     mergeable=False,

@@ -99,6 +99,7 @@ def merge(model: Any) -> Any:
 
 METHOD = register(Method(
     name="qlora",
+    learning_rate=2e-4,
     options=QloraOptions,
     apply=apply,
     mergeable=True,

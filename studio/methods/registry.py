@@ -16,6 +16,7 @@ class Method:
     """What every method exposes: options, how to apply it, whether it merges, what it is."""
 
     name: str
+    learning_rate: float  # a good starting peak learning rate (the wizard's default), from the paper
     options: type
     apply: Callable[[Any, Any, str], Any]
     mergeable: bool

@@ -48,6 +48,7 @@ def merge(model: Any) -> Any:
 
 METHOD = register(Method(
     name="top_k",
+    learning_rate=1e-4,
     options=TopKOptions,
     apply=apply,
     mergeable=True,

@@ -1,0 +1,80 @@
+"""Heavy questions (parameter probes, data previews) asked of the `studio` CLI in a child process.
+
+The GUI never imports torch: anything that needs it runs as `python -m studio ... --json` in a
+QProcess, and the parsed JSON (or the error the command printed) comes back as a signal. Nothing
+here blocks the event loop; a call that outlives its timeout is killed and reported.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+
+from studio.paths import Home
+
+
+class CliCall(QObject):
+    """One `studio ARGS` call; `finished(result, error)` fires once: parsed JSON or an error text."""
+
+    finished = Signal(object, object)
+
+    def __init__(self, home: Home, args: list[str], timeout_s: float = 120.0,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.args = list(args)
+        self._done = False
+        self._process = QProcess(self)
+        self._process.setProgram(sys.executable)
+        self._process.setArguments(["-m", "studio", "--home", str(home.root), *self.args])
+        self._process.finished.connect(self._on_finished)
+        self._process.errorOccurred.connect(self._on_error)
+        self._timer = QTimer(self, singleShot=True, interval=int(timeout_s * 1000))
+        self._timer.timeout.connect(self._on_timeout)
+
+    def start(self) -> "CliCall":
+        """Start the child process; returns self."""
+        self._process.start()
+        self._timer.start()
+        return self
+
+    def cancel(self) -> None:
+        """Kill the child; no result will be delivered."""
+        self._done = True
+        self._timer.stop()
+        if self._process.state() != QProcess.ProcessState.NotRunning:
+            self._process.kill()
+
+    @property
+    def running(self) -> bool:
+        """True until a result or an error has been delivered (or the call was cancelled)."""
+        return not self._done
+
+    def _emit(self, result: Any, error: str | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._timer.stop()
+        self.finished.emit(result, error)
+
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        out = bytes(self._process.readAllStandardOutput()).decode("utf-8", "replace")
+        err = bytes(self._process.readAllStandardError()).decode("utf-8", "replace")
+        if code != 0 or status != QProcess.ExitStatus.NormalExit:
+            lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+            message = next((ln for ln in reversed(lines) if ln.startswith("studio:")), lines[-1] if lines else "")
+            self._emit(None, message.removeprefix("studio: ") or f"`studio {self.args[0]}` exited {code}")
+            return
+        try:
+            self._emit(json.loads(out), None)
+        except json.JSONDecodeError as e:
+            self._emit(None, f"`studio {self.args[0]}` printed something that is not JSON ({e})")
+
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._emit(None, f"could not start {sys.executable}")
+
+    def _on_timeout(self) -> None:
+        self._process.kill()
+        self._emit(None, f"`studio {self.args[0]}` took longer than {self._timer.interval() / 1000:.0f} s")
