@@ -34,3 +34,24 @@ def test_throughput_bench_runs_and_prints_both_ratios(tmp_path):
     # The table lists every timed run: one engine/plain pair and one sqlite on/off pair.
     assert len(re.findall(r"^(plain|sqlite) ", proc.stdout, re.MULTILINE)) == 4, proc.stdout
     assert not list(tmp_path.glob("studio-bench-*")), "the bench left its temporary folder behind"
+
+
+@pytest.mark.slow
+def test_methods_bench_runs_and_prints_a_row_per_method(tmp_path, tiny_models):
+    import json as _json
+
+    rows = [{"text": f"{'goal match' if i % 2 else 'soup bread'} {i}", "label": "a" if i % 2 else "b"}
+            for i in range(24)]
+    data = tmp_path / "topics.jsonl"
+    data.write_text("".join(_json.dumps(r) + "\n" for r in rows))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "methods.py"), "--methods", "full,bitfit", "--steps", "2",
+         "--batch", "4", "--model", str(tiny_models["bert"]), "--data", str(data), "--markdown",
+         "--json", str(tmp_path / "rows.json")],
+        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, f"bench exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    saved = _json.loads((tmp_path / "rows.json").read_text())
+    assert [r["method"] for r in saved] == ["full", "bitfit"]
+    assert all(0 < r["trainable"] <= r["total"] and 0.0 <= r["accuracy"] <= 1.0 for r in saved)
+    assert re.search(r"^\| bitfit \| 0\.005 \| [\d,]+ \|", proc.stdout, re.MULTILINE), proc.stdout
