@@ -68,7 +68,9 @@ def expected_steps(cfg: RunConfig, n_train: int) -> int:
 
 
 def submit(db: Any, home: Home, cfg: RunConfig, n_train: int, launch: bool = True) -> int:
-    """Record the run as 'queued', write runs/<id>/config.yaml and start the worker."""
+    """Record the run as 'queued', write runs/<id>/config.yaml and start it if nothing is running.
+
+    Otherwise it waits its turn: the queue moves on when the running run ends (see studio.jobs)."""
     from studio import jobs
     from studio.store import runs
 
@@ -80,7 +82,7 @@ def submit(db: Any, home: Home, cfg: RunConfig, n_train: int, launch: bool = Tru
     runs.update_run(db, run_id, run_dir=str(run_dir))
     dump_config(cfg, run_dir / "config.yaml")
     if launch:
-        jobs.launch(db, home, run_id)
+        jobs.advance(db, home)  # starts this run, unless another trains now or waited longer
     return run_id
 
 

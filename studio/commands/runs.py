@@ -47,7 +47,8 @@ def run_train(args, home, db) -> int:
     if args.detach:
         print(json.dumps({"run_id": run_id}) if args.json else run_id)
         return 0
-    print(f"run {run_id} ({cfg.name}) queued; worker log: {home.run_dir(run_id) / 'worker.log'}", file=sys.stderr)
+    print(f"run {run_id} ({cfg.name}) {_queue_text(db, run_id)}; worker log: "
+          f"{home.run_dir(run_id) / 'worker.log'}", file=sys.stderr)
     from studio.follow import follow
 
     return follow(db, home, run_id)
@@ -57,7 +58,7 @@ def run_runs(args, home, db) -> int:
     from studio import jobs
     from studio.store import metrics
 
-    rows = jobs.refresh(db)
+    rows = jobs.refresh(db, home)
     if args.json:
         for r in rows:
             r["last_metrics"] = metrics.last_values(db, r["id"])
@@ -72,7 +73,7 @@ def run_runs(args, home, db) -> int:
         loss = last.get("eval_loss", last.get("train_loss"))
         step = f"{r.get('step') or 0}/{r.get('max_steps') or '?'}"
         loss_s = f"{loss:.4f}" if loss is not None else "-"
-        print(f"{r['id']:>4}  {str(r['name'])[:20]:<20} {r['status']:<10} {str(r['method'])[:8]:<8} "
+        print(f"{r['id']:>4}  {str(r['name'])[:20]:<20} {jobs.status_text(r):<10} {str(r['method'])[:8]:<8} "
               f"{step:>11}  {loss_s:>8}  {r['model']}")
     return 0
 
@@ -82,6 +83,7 @@ def run_show(args, home, db) -> int:
     from studio.store import checkpoints, metrics, runs
 
     run = jobs.check_liveness(db, runs.find_run(db, args.run_ref))
+    run["queue_position"] = jobs.queue_position(db, run["id"])
     run["last_metrics"] = metrics.last_values(db, run["id"])
     run["checkpoints"] = checkpoints.list_checkpoints(db, run["id"])
     run["adapters"] = [a for a in _adapters(db) if a.get("run_id") == run["id"]]
@@ -89,6 +91,7 @@ def run_show(args, home, db) -> int:
     if args.json:
         print(json.dumps(run, default=str))
         return 0
+    run["status"] = jobs.status_text(run)
     for key in ("id", "name", "status", "model", "method", "task", "step", "max_steps", "stage",
                 "trainable_params", "total_params", "error", "run_dir"):
         if run.get(key) not in (None, ""):
@@ -104,6 +107,15 @@ def run_show(args, home, db) -> int:
     if run["log_tail"]:
         print("--- worker log (tail) ---\n" + run["log_tail"])
     return 0
+
+
+def _queue_text(db, run_id: int) -> str:
+    from studio import jobs
+
+    position = jobs.queue_position(db, run_id)
+    if position is None:
+        return "started"
+    return f"queued (#{position}): it starts when the runs ahead of it end"
 
 
 def _adapters(db) -> list[dict]:
@@ -132,7 +144,8 @@ def run_resume(args, home, db) -> int:
     from studio.store import runs
 
     run = runs.find_run(db, args.run_ref)
-    jobs.resume(db, home, run["id"])
+    if jobs.resume(db, home, run["id"]) is None:
+        print(f"run {run['id']} {_queue_text(db, run['id'])}", file=sys.stderr)
     if args.detach:
         print(run["id"])
         return 0

@@ -116,3 +116,52 @@ def m002_run_progress(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN stage TEXT")
     db.execute("ALTER TABLE runs ADD COLUMN trainable_params INTEGER")
     db.execute("ALTER TABLE runs ADD COLUMN total_params INTEGER")
+
+
+@MIGRATIONS(name="m003_model_folders")
+def m003_model_folders(db: sqlite_utils.Database) -> None:
+    """Folders the user added to the model browser (scanned for models besides the HF cache)."""
+    db.execute("CREATE TABLE model_folders (path TEXT PRIMARY KEY, added_at REAL)")
+
+
+@MIGRATIONS(name="m004_run_queue")
+def m004_run_queue(db: sqlite_utils.Database) -> None:
+    """The run queue: queued_at orders waiting runs, launched_at marks a worker being started."""
+    db.execute("ALTER TABLE runs ADD COLUMN queued_at REAL")
+    db.execute("ALTER TABLE runs ADD COLUMN launched_at REAL")
+    db.execute("UPDATE runs SET queued_at = created_at")
+    # Queued runs already handed to a worker are 'starting', not waiting: never launch them twice.
+    db.execute("UPDATE runs SET launched_at = COALESCE(heartbeat_at, created_at) WHERE pid IS NOT NULL")
+
+
+@MIGRATIONS(name="m005_adapter_library")
+def m005_adapter_library(db: sqlite_utils.Database) -> None:
+    """The adapter library: where an adapter came from, its data, its method settings."""
+    db.execute("ALTER TABLE adapters ADD COLUMN source TEXT")      # trained | imported | merged
+    db.execute("ALTER TABLE adapters ADD COLUMN dataset TEXT")     # the training data file(s)
+    db.execute("ALTER TABLE adapters ADD COLUMN settings TEXT")    # JSON: r, alpha, targets, size ...
+    db.execute("ALTER TABLE adapters ADD COLUMN imported_at REAL")
+    db.execute("UPDATE adapters SET source = 'trained' WHERE run_id IS NOT NULL")
+
+
+@MIGRATIONS(name="m006_comparisons")
+def m006_comparisons(db: sqlite_utils.Database) -> None:
+    """Side-by-side comparisons of adapters on one base: the grid, metrics and ratings, reopenable."""
+    db.execute(
+        """
+        CREATE TABLE comparisons (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT,
+            created_at REAL,
+            base_model TEXT NOT NULL,
+            task TEXT,
+            adapters TEXT NOT NULL DEFAULT '[]',  -- JSON list of column names; 'base' = base only
+            adapter_paths TEXT NOT NULL DEFAULT '{}',  -- JSON: column -> adapter folder
+            prompts TEXT NOT NULL DEFAULT '[]',   -- JSON list of strings
+            settings TEXT NOT NULL DEFAULT '{}',  -- JSON: max_new_tokens, seed, sampling ...
+            eval_file TEXT,
+            results TEXT NOT NULL DEFAULT '{}',   -- JSON: rows (grid cells), metrics, timings
+            ratings TEXT NOT NULL DEFAULT '{}'    -- JSON: "ROW:COLUMN" -> rating
+        )
+        """
+    )

@@ -19,6 +19,7 @@ _COLUMNS = frozenset(
         "name", "status", "config", "model", "method", "task", "pid", "pid_started_at",
         "heartbeat_at", "created_at", "started_at", "finished_at", "error", "step",
         "max_steps", "warnings", "run_dir", "stage", "trainable_params", "total_params",
+        "queued_at", "launched_at",
     }
 )
 
@@ -55,12 +56,13 @@ def create_run(
     max_steps: int | None,
     run_dir: str | None = None,
 ) -> int:
-    """Insert a new run in status 'queued' and return its id."""
+    """Insert a new run in status 'queued' (waiting at the back of the queue) and return its id."""
+    stamp = now()
     cursor = db.execute(
         "INSERT INTO runs (name, status, config, model, method, task, max_steps, run_dir,"
-        " created_at, step, warnings) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, 0, '[]')",
+        " created_at, queued_at, step, warnings) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, 0, '[]')",
         [name, json.dumps(config), model, method, task, max_steps,
-         None if run_dir is None else str(run_dir), now()],
+         None if run_dir is None else str(run_dir), stamp, stamp],
     )
     return int(cursor.lastrowid)
 
@@ -122,13 +124,16 @@ def set_status(db: sqlite_utils.Database, run_id: int, status: str, *, error: st
     if status in ACTIVE_STATUSES:
         # Queued again or running again (resume): the run is no longer finished and
         # the previous attempt's error no longer describes it. started_at keeps the
-        # first start so the run's total age stays visible.
+        # first start so the run's total age stays visible. Queued again means waiting again,
+        # at the back of the queue, with no worker launched for it yet.
         sql = (
             "UPDATE runs SET status = ?, finished_at = NULL, error = ?,"
-            " started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END"
+            " started_at = CASE WHEN ? = 'running' THEN COALESCE(started_at, ?) ELSE started_at END,"
+            " queued_at = CASE WHEN ? = 'queued' THEN ? ELSE queued_at END,"
+            " launched_at = CASE WHEN ? = 'queued' THEN NULL ELSE launched_at END"
             " WHERE id = ?"
         )
-        params: list[Any] = [status, error, status, stamp, run_id]
+        params: list[Any] = [status, error, status, stamp, status, stamp, status, run_id]
     else:
         # COALESCE keeps an earlier error when a later transition has none to add.
         sql = "UPDATE runs SET status = ?, finished_at = ?, error = COALESCE(?, error) WHERE id = ?"
@@ -153,6 +158,56 @@ def claim_running(db: sqlite_utils.Database, run_id: int, pid: int, pid_started_
             get_run(db, run_id)  # raise RunNotFound if it does not exist at all
             return False
     return True
+
+
+def is_waiting(run: dict[str, Any]) -> bool:
+    """Queued with no worker launched yet: waiting for its turn."""
+    return run["status"] == "queued" and run.get("launched_at") is None
+
+
+def claim_next(db: sqlite_utils.Database) -> int | None:
+    """Mark the oldest waiting run as being launched, unless a run is running or starting.
+
+    One UPDATE under the write lock: two processes (the worker that just finished, a GUI refresh)
+    can never both claim, nor claim while a run occupies the machine. Returns the claimed id."""
+    with transaction(db):
+        rows = db.execute(
+            "UPDATE runs SET launched_at = ? WHERE id = ("
+            "  SELECT id FROM runs WHERE status = 'queued' AND launched_at IS NULL"
+            "  ORDER BY COALESCE(queued_at, created_at), id LIMIT 1)"
+            " AND NOT EXISTS (SELECT 1 FROM runs WHERE status = 'running'"
+            "  OR (status = 'queued' AND launched_at IS NOT NULL))"
+            " RETURNING id",
+            [now()],
+        ).fetchall()  # read to the end: a RETURNING statement still in progress blocks COMMIT
+    return int(rows[0][0]) if rows else None
+
+
+def cancel_waiting(db: sqlite_utils.Database, run_id: int, status: str = "cancelled") -> bool:
+    """Take a waiting run out of the queue (cancelled, or paused to hold it); False if it has left it."""
+    _check_status(status)
+    cursor = db.execute(
+        "UPDATE runs SET status = ?, finished_at = ? WHERE id = ? AND status = 'queued'"
+        " AND launched_at IS NULL",
+        [status, now(), run_id],
+    )
+    return cursor.rowcount == 1
+
+
+def queue_positions(db: sqlite_utils.Database) -> dict[int, int]:
+    """Waiting runs' places in the queue (1 = next to start), by run id."""
+    rows = db.execute(
+        "SELECT id FROM runs WHERE status = 'queued' AND launched_at IS NULL"
+        " ORDER BY COALESCE(queued_at, created_at), id"
+    ).fetchall()
+    return {int(row[0]): i for i, row in enumerate(rows, start=1)}
+
+
+def occupying_runs(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Runs holding the machine: running, or queued with a worker being launched."""
+    return [_decode(row) for row in db.query(
+        "SELECT * FROM runs WHERE status = 'running' OR (status = 'queued' AND launched_at IS NOT NULL)"
+        " ORDER BY id")]
 
 
 def heartbeat(db: sqlite_utils.Database, run_id: int, step: int | None = None) -> None:

@@ -36,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     run = runs.get_run(db, args.run_id)
     run_dir = home.run_dir(args.run_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    runs.claim_running(db, args.run_id, os.getpid(), psutil.Process().create_time())
-    runs.set_status(db, args.run_id, "running")
+    if not runs.claim_running(db, args.run_id, os.getpid(), psutil.Process().create_time()):
+        # Cancelled before this worker started, or another worker has it: train nothing.
+        print(f"run {args.run_id} is {runs.get_run(db, args.run_id)['status']}, not queued: nothing to do",
+              file=sys.stderr)
+        return 0
     recorder = Recorder(home.db_path, args.run_id).start()
     _install_sigterm(recorder)
     try:
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         recorder.close()
         commands.clear_commands(db, args.run_id)
+        _start_next(db, home)  # the status is final by now: the machine is free for the next run
 
 
 def _train(home, db, run: dict, run_dir: Path, recorder) -> object:
@@ -100,6 +104,16 @@ def _finish(db, run: dict, outcome) -> None:
             trainable_params=outcome.trainable_params, total_params=outcome.total_params,
             size_bytes=size, metrics=outcome.final_metrics)
     runs.set_status(db, run["id"], outcome.status)
+
+
+def _start_next(db, home) -> None:
+    """Hand the machine to the next queued run; a failure here must not change how this run ended."""
+    try:
+        from studio import jobs
+
+        jobs.start_next(db, home)
+    except Exception:
+        traceback.print_exc()
 
 
 def _install_sigterm(recorder) -> None:
