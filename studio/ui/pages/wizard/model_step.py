@@ -1,0 +1,157 @@
+"""Wizard step 1: which model (folder, hub id, .gguf file or a bundled sample), the task, the run name."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from studio.config import TASKS, RunConfig, field_docs
+from studio.modelinfo.sources import SAMPLE_PREFIX, SAMPLES, ModelNotFound, resolve_model
+
+# Quick choices: the samples that ship inside PyPI packages, and the task each one suits.
+SAMPLE_TASKS = {"minilm": "classification", "smollm2": "causal-lm"}
+_NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
+
+
+def suggested_name(ref: str) -> str:
+    """A run name from a model reference: 'gpt2-ft' for /models/gpt2, 'minilm-ft' for sample:minilm."""
+    stem = ref.removeprefix(SAMPLE_PREFIX).rstrip("/\\").replace("\\", "/").split("/")[-1]
+    stem = re.sub(r"[^\w.-]+", "-", Path(stem).stem if stem.lower().endswith(".gguf") else stem).strip("-.")
+    return f"{stem}-ft" if stem else ""
+
+
+class ModelStep(QWidget):
+    """Model reference with Browse… buttons and sample quick choices; task; run name."""
+
+    title = "Model"
+    changed = Signal()
+
+    def __init__(self, state: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._name_edited = False
+        docs = field_docs(RunConfig)
+        self.model_edit = QLineEdit()
+        self.model_edit.setPlaceholderText("model folder, hub id (owner/name), .gguf file or sample:NAME")
+        self.model_edit.setToolTip(docs["model"])
+        self.folder_button = QPushButton("Folder…")
+        self.folder_button.setToolTip("Choose a local model folder (config.json + weights)")
+        self.folder_button.clicked.connect(self._browse_folder)
+        self.gguf_button = QPushButton("GGUF file…")
+        self.gguf_button.setToolTip("Choose a .gguf file (converted to safetensors once, for training)")
+        self.gguf_button.clicked.connect(self._browse_gguf)
+        pick = QHBoxLayout()
+        pick.addWidget(self.model_edit, 1)
+        pick.addWidget(self.folder_button)
+        pick.addWidget(self.gguf_button)
+        samples = QHBoxLayout()
+        samples.addWidget(QLabel("Samples:"))
+        self.sample_buttons: dict[str, QPushButton] = {}
+        for name, (text, _find) in SAMPLES.items():
+            button = QPushButton(f"{SAMPLE_PREFIX}{name}")
+            button.setToolTip(f"{text}; suits {SAMPLE_TASKS.get(name, 'causal-lm')}")
+            button.clicked.connect(lambda _=False, n=name: self._pick_sample(n))
+            samples.addWidget(button)
+            self.sample_buttons[name] = button
+        samples.addStretch(1)
+
+        self.task_box = QComboBox()
+        self.task_box.addItems(TASKS)
+        self.task_box.setToolTip(docs["task"])
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("e.g. pirate-lora")
+        self.name_edit.setToolTip(docs["name"] + " (letters, digits, '-', '_', '.')")
+        self.remote_code = QCheckBox("Run the model's own Python code")
+        self.remote_code.setToolTip(docs["trust_remote_code"])
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Model", pick)
+        form.addRow("", samples)
+        form.addRow("Task", self.task_box)
+        form.addRow("Run name", self.name_edit)
+        form.addRow("", self.remote_code)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+        self.model_edit.textChanged.connect(self._on_model)
+        self.name_edit.textEdited.connect(self._on_name_edited)
+        self.name_edit.textChanged.connect(lambda _t: self._apply())
+        self.task_box.currentTextChanged.connect(lambda _t: self._apply())
+        self.remote_code.toggled.connect(lambda _on: self._apply())
+
+    def set_model(self, ref: str) -> None:
+        """Fill in a model reference (as if typed); a sample also picks its task."""
+        name = ref.removeprefix(SAMPLE_PREFIX)
+        if ref.startswith(SAMPLE_PREFIX) and name in SAMPLE_TASKS:
+            self.task_box.setCurrentText(SAMPLE_TASKS[name])
+        self.model_edit.setText(ref)
+
+    def _pick_sample(self, name: str) -> None:
+        self.set_model(f"{SAMPLE_PREFIX}{name}")
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder", self.model_edit.text())
+        if folder:
+            self.set_model(folder)
+
+    def _browse_gguf(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "GGUF model file", "", "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.set_model(path)
+
+    def _on_name_edited(self, _text: str) -> None:
+        self._name_edited = True
+
+    def _on_model(self, text: str) -> None:
+        if not self._name_edited:
+            self.name_edit.setText(suggested_name(text.strip()))
+        self._apply()
+
+    def model_ref(self) -> str:
+        """The reference to save: existing local paths made absolute (the config may live elsewhere)."""
+        ref = self.model_edit.text().strip()
+        if ref and not ref.startswith(SAMPLE_PREFIX) and Path(ref).expanduser().exists():
+            return str(Path(ref).expanduser().resolve())
+        return ref
+
+    def _apply(self) -> None:
+        c = self._state.config
+        c.update(model=self.model_ref(), task=self.task_box.currentText(), name=self.name_edit.text().strip(),
+                 trust_remote_code=self.remote_code.isChecked())
+        error = self.error()
+        self.status.setText("" if error else self._describe())
+        self.changed.emit()
+
+    def _describe(self) -> str:
+        src = resolve_model(self.model_ref())
+        where = {"folder": "local folder", "gguf": "GGUF file (converted to safetensors once, on first use)",
+                 "hub": "Hugging Face hub id (downloaded on first use)"}[src.kind]
+        return f"{where}: {src.path}"
+
+    def error(self) -> str | None:
+        """Why Next is disabled, naming the field; None when the step is complete."""
+        ref = self.model_ref()
+        if not ref:
+            return "model: choose a model folder, a .gguf file, a hub id or a sample"
+        try:
+            resolve_model(ref)
+        except ModelNotFound as e:
+            return f"model: {e}"
+        name = self.name_edit.text().strip()
+        if not name:
+            return "name: give the run a name"
+        if not _NAME.fullmatch(name):
+            return "name: use letters, digits, '-', '_' or '.' (it names the config file and the adapter)"
+        return None
+
+    def enter(self) -> None:
+        """Shown again: re-check the model reference (the folder may have gone)."""
+        self._apply()

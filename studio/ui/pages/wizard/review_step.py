@@ -1,0 +1,161 @@
+"""Wizard step 5: the config as YAML, the equivalent `studio train` command, the memory estimate;
+Start saves the config under <home>/configs/ and queues the run through `studio train --detach`."""
+from __future__ import annotations
+
+import copy
+import shlex
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton,
+                               QVBoxLayout, QWidget)
+
+from studio.config import ConfigError, RunConfig, dump_config
+from studio.ui import cli_call
+from studio.ui.progress import format_bytes
+
+TRAIN_TIMEOUT_S = 600.0  # `studio train` validates the data and probes the method before queueing
+ERROR_STYLE = "color:#c0392b;"
+
+
+def memory_text(entry: dict[str, Any] | None) -> str:
+    """The probe's memory estimate in words (activations come on top)."""
+    if entry is None or "memory_estimate" not in entry:
+        return "Memory estimate: counting…"
+    m = entry["memory_estimate"]
+    return (f"Memory for weights ({m.get('base_storage', '?')} base) {format_bytes(m['weights'])} + gradients "
+            f"{format_bytes(m['gradients'])} + optimizer {format_bytes(m['optimizer'])} ≈ "
+            f"{format_bytes(m['total'])} (activations come on top)")
+
+
+class ReviewStep(QWidget):
+    """YAML, copyable command, memory estimate and Start; emits run_started(run_id) once queued."""
+
+    title = "Review"
+    changed = Signal()
+    run_started = Signal(int)
+    message = Signal(str)
+
+    def __init__(self, state: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._call: Any = None
+        self.yaml_view = QPlainTextEdit(readOnly=True)
+        self.yaml_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.yaml_view.setToolTip("The run's config file, exactly as it will be saved")
+        self.command = QLineEdit(readOnly=True)
+        self.command.setToolTip("The same run from a terminal")
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setToolTip("Copy the command to the clipboard")
+        self.copy_button.clicked.connect(self.copy_command)
+        row = QHBoxLayout()
+        row.addWidget(self.command, 1)
+        row.addWidget(self.copy_button)
+        self.memory = QLabel()
+        self.memory.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Save the config and queue the run; the Runs page shows it training")
+        self.start_button.clicked.connect(self.start)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.start_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.yaml_view, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.memory)
+        layout.addLayout(bottom)
+        state.probed.connect(self._show_memory)
+
+    def config_path(self) -> Path:
+        """Where Start saves the config: <home>/configs/<name>.yaml."""
+        return self._state.home.root / "configs" / f"{self._state.config.get('name') or 'run'}.yaml"
+
+    def run_config(self) -> RunConfig:
+        """The wizard's config, validated (ConfigError names the key path)."""
+        return RunConfig.from_dict(copy.deepcopy(self._state.config))
+
+    def enter(self) -> None:
+        """Shown: render the YAML, the command and the memory estimate from the current state."""
+        try:
+            cfg = self.run_config()
+        except ConfigError as e:
+            self.yaml_view.setPlainText("")
+            self._say(str(e), error=True)
+        else:
+            preview = self._state.write_temp(cfg.to_dict(), "review")  # the very text dump_config writes
+            self.yaml_view.setPlainText(preview.read_text(encoding="utf-8"))
+            self._say("")
+        self.command.setText(f"studio train {shlex.quote(str(self.config_path()))}")
+        self._show_memory()
+        self.changed.emit()
+
+    def _show_memory(self) -> None:
+        name = self._state.config["method"].get("name", "")
+        entry = self._state.probe_of(name)
+        self.memory.setText(memory_text(entry) if not self._state.probe_error else
+                            f"Memory estimate unavailable: {self._state.probe_error}")
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setStyleSheet(ERROR_STYLE if error else "")
+        self.status.setText(text)
+
+    def copy_command(self) -> None:
+        """Put the `studio train` command on the clipboard."""
+        QGuiApplication.clipboard().setText(self.command.text())
+        self.message.emit("Command copied")
+
+    def confirm_overwrite(self, path: Path) -> bool:
+        """Ask before replacing a different config of the same name."""
+        answer = QMessageBox.question(self, "Replace config?", f"{path} already exists with other settings. "
+                                      "Replace it?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def start(self) -> None:
+        """Save the config (never silently over another) and run `studio train PATH --detach --json`."""
+        if self._call is not None and self._call.running:
+            return
+        try:
+            cfg = self.run_config()
+        except ConfigError as e:
+            self._say(str(e), error=True)
+            return
+        path = self.config_path()
+        text = self._state.write_temp(cfg.to_dict(), "start").read_text(encoding="utf-8")
+        if path.exists() and path.read_text(encoding="utf-8") != text and not self.confirm_overwrite(path):
+            self._say(f"Not started: {path} exists; choose another run name on the Model step.", error=True)
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            dump_config(cfg, path)
+        except OSError as e:
+            self._say(f"Cannot save {path}: {e}", error=True)
+            return
+        self._say("Checking the data and the method, then queueing the run…")
+        self.start_button.setEnabled(False)
+        if self._call is not None:
+            self._call.deleteLater()
+        self._call = cli_call.CliCall(self._state.home, ["train", str(path), "--detach", "--json"],
+                                      timeout_s=TRAIN_TIMEOUT_S, parent=self)
+        self._call.finished.connect(self._on_started)
+        self._call.start()
+
+    def _on_started(self, result: Any, error: Any) -> None:
+        self.start_button.setEnabled(True)
+        if error or not isinstance(result, dict) or "run_id" not in result:
+            self._say(f"Not started: {error or result}", error=True)
+            self.message.emit(f"Run not started: {error or result}")
+            return
+        run_id = int(result["run_id"])
+        self._say(f"Run {run_id} queued.")
+        self.message.emit(f"Run {run_id} ({self._state.config.get('name')}) queued")
+        self.run_started.emit(run_id)
+
+    def error(self) -> str | None:
+        """Nothing after this step: Start has its own checks."""
+        return None

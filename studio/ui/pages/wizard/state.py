@@ -1,0 +1,175 @@
+"""The wizard's shared state: the RunConfig-shaped dict being built, and the background answers
+about it (data inspection, the method list, the parameter probe), each from a `studio` child process."""
+from __future__ import annotations
+
+import copy
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from studio.config import RunConfig, TrainingSpec, dump_config
+from studio.core.schedules import optimizer_steps_per_epoch
+from studio.paths import Home
+from studio.ui import cli_call
+
+INSPECT_TIMEOUT_S = 300.0  # tokenizing a big file, or fetching a hub dataset, takes a while
+PROBE_TIMEOUT_S = 300.0
+
+
+def initial_config() -> dict[str, Any]:
+    """The config a fresh wizard starts from (RunConfig's shape; defaults filled by from_dict)."""
+    return {"name": "", "task": "causal-lm", "model": "", "trust_remote_code": False,
+            "data": {"train": ""}, "method": {"name": "lora"}, "training": {}}
+
+
+class WizardState(QObject):
+    """Config dict plus inspect / methods / probe results; signals say when each one changes."""
+
+    inspected = Signal()  # inspection started or finished
+    methods_loaded = Signal()
+    probed = Signal()  # probe started or finished
+
+    def __init__(self, home: Home, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.home = home
+        self.config = initial_config()
+        self.inspect: dict[str, Any] | None = None
+        self.inspect_error: str | None = None
+        self.methods: list[dict[str, Any]] | None = None
+        self.methods_error: str | None = None
+        self.probe: dict[str, Any] | None = None
+        self.probe_error: str | None = None
+        self._calls: dict[str, cli_call.CliCall] = {}
+        self._keys: dict[str, Any] = {}
+        self._tmp = tempfile.TemporaryDirectory(prefix="studio-wizard-")
+        self._written = 0
+
+    # --- config pieces
+    def write_temp(self, config: dict[str, Any], stem: str) -> Path:
+        """Validate `config` and write it as YAML to a fresh temporary file (ConfigError if invalid)."""
+        cfg = RunConfig.from_dict(copy.deepcopy(config))
+        self._written += 1  # a fresh name per call: a running child may still be reading the last one
+        path = Path(self._tmp.name) / f"{stem}-{self._written}.yaml"
+        dump_config(cfg, path)
+        return path
+
+    def running(self, what: str) -> bool:
+        """Whether the `what` call (inspect, methods, probe) is in flight."""
+        call = self._calls.get(what)
+        return call is not None and call.running
+
+    def _start(self, what: str, args: list[str], timeout_s: float, slot: Any) -> None:
+        old = self._calls.pop(what, None)
+        if old is not None:
+            old.cancel()
+            old.deleteLater()  # one live call per kind; typing must not pile up QProcess objects
+        call = cli_call.CliCall(self.home, args, timeout_s=timeout_s, parent=self)
+        call.finished.connect(slot)
+        self._calls[what] = call
+        call.start()
+
+    # --- data inspection
+    def inspect_key(self) -> tuple:
+        """What the inspection depends on: model, task, remote code and the data section."""
+        c = self.config
+        return (c["model"], c["task"], c.get("trust_remote_code"), repr(sorted(c["data"].items())))
+
+    def start_inspect(self, force: bool = False) -> None:
+        """Run `studio inspect-data` on the current data settings (unless this exact one is known)."""
+        key = self.inspect_key()
+        if not force and self._keys.get("inspect") == key and (self.inspect or self.running("inspect")):
+            return
+        self._keys["inspect"] = key
+        self.inspect, self.inspect_error = None, None
+        c = self.config
+        try:
+            path = self.write_temp({"name": "inspect", "task": c["task"], "model": c["model"],
+                                    "trust_remote_code": c.get("trust_remote_code", False), "data": c["data"]},
+                                   "inspect")
+        except ValueError as e:  # ConfigError names the key
+            self.inspect_error = str(e)
+            self.inspected.emit()
+            return
+        self._start("inspect", ["inspect-data", str(path), "--json"], INSPECT_TIMEOUT_S, self._on_inspected)
+        self.inspected.emit()
+
+    def forget_inspection(self) -> None:
+        """The data settings changed: the last answer no longer applies."""
+        old = self._calls.pop("inspect", None)
+        if old is not None:
+            old.cancel()
+            old.deleteLater()
+        self._keys.pop("inspect", None)
+        self.inspect, self.inspect_error = None, None
+        self.inspected.emit()
+
+    def _on_inspected(self, result: Any, error: Any) -> None:
+        self.inspect = result
+        self.inspect_error = error or (result or {}).get("error")
+        self.inspected.emit()
+
+    # --- methods and probe
+    def load_methods(self) -> None:
+        """Ask `studio methods --json` once."""
+        if self.methods is None and not self.running("methods"):
+            self._start("methods", ["methods", "--json"], 120.0, self._on_methods)
+
+    def _on_methods(self, result: Any, error: Any) -> None:
+        self.methods, self.methods_error = result, error
+        self.methods_loaded.emit()
+
+    def method_info(self, name: str) -> dict[str, Any] | None:
+        """One method's entry from `studio methods --json`."""
+        return next((m for m in self.methods or [] if m["name"] == name), None)
+
+    def num_labels(self) -> int:
+        """Labels found by the inspection (0 for causal-lm or before it is known)."""
+        return len((self.inspect or {}).get("label_names") or [])
+
+    def probe_key(self) -> tuple:
+        """What the probe depends on; the chosen method matters only through its non-default options."""
+        c, method = self.config, dict(self.config["method"])
+        name = method.pop("name", "lora")
+        return (c["model"], c["task"], c.get("trust_remote_code"), self.num_labels(),
+                (name, repr(sorted(method.items()))) if method else None,
+                c.get("training", {}).get("precision"))
+
+    def start_probe(self) -> None:
+        """Run `studio probe --all-methods` in the background unless the same probe is known."""
+        key = self.probe_key()
+        if self._keys.get("probe") == key and (self.probe or self.running("probe")):
+            return
+        self._keys["probe"] = key
+        self.probe, self.probe_error = None, None
+        c = self.config
+        try:
+            path = self.write_temp({k: c[k] for k in ("task", "model", "trust_remote_code", "data", "method")}
+                                   | {"name": "probe", "training": {"precision": c["training"].get("precision",
+                                                                                                    "auto")}},
+                                   "probe")
+        except ValueError as e:
+            self.probe_error = str(e)
+            self.probed.emit()
+            return
+        args = ["probe", str(path), "--all-methods", "--num-labels", str(self.num_labels()), "--json"]
+        self._start("probe", args, PROBE_TIMEOUT_S, self._on_probed)
+        self.probed.emit()
+
+    def _on_probed(self, result: Any, error: Any) -> None:
+        self.probe, self.probe_error = result, error
+        self.probed.emit()
+
+    def probe_of(self, name: str) -> dict[str, Any] | None:
+        """The probe entry of one method ({"error"} when the model cannot take it), if known."""
+        return next((m for m in (self.probe or {}).get("methods", []) if m["method"] == name), None)
+
+    def steps_per_epoch(self) -> int | None:
+        """Optimizer steps per epoch from the inspected training rows and the batch settings."""
+        n = ((self.inspect or {}).get("counts") or {}).get("train")
+        if not n:
+            return None
+        t = self.config.get("training", {})
+        return optimizer_steps_per_epoch(n, t.get("batch_size") or TrainingSpec.batch_size,
+                                         t.get("gradient_accumulation") or TrainingSpec.gradient_accumulation)

@@ -1,0 +1,156 @@
+"""Wizard step 4: hyperparameters (per-method learning rate), ULMFiT controls and a live preview of
+the learning rate of every layer group, computed by the same pure functions the trainer uses."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from studio.config import ConfigError, TrainingSpec, UlmfitSpec, build_dataclass, field_docs
+from studio.core.schedules import group_learning_rates, schedule_spec
+from studio.ui.pages.wizard.form import Form, specs_from_dataclass
+from studio.ui.widgets.live_plot import pg
+
+MAX_POINTS = 2000  # preview resolution; keeps a 100k-step schedule well under the 100 ms budget
+TRAINING_FIELDS = [f for f in field_docs(TrainingSpec) if f != "ulmfit"]
+
+
+def total_steps(training: Any, steps_per_epoch: int | None) -> int | None:
+    """Optimizer steps of the run (max_steps, or epochs × steps per epoch); None if not yet known."""
+    if training.max_steps is not None:
+        return training.max_steps
+    if steps_per_epoch is None:
+        return None
+    return max(1, math.ceil(steps_per_epoch * training.epochs))
+
+
+def preview_steps(total: int, points: int = MAX_POINTS) -> list[int]:
+    """Every step of a short run; evenly spread steps (first and last included) of a long one."""
+    if total <= points:
+        return list(range(total))
+    return sorted(set(np.linspace(0, total - 1, points).round().astype(int).tolist()))
+
+
+def preview_table(training: Any, n_groups: int, steps_per_epoch: int | None) -> tuple[list[int], list[list[float]]]:
+    """(steps, lrs[step][group]) for the preview: schedules.group_learning_rates at each shown step."""
+    total = total_steps(training, steps_per_epoch)
+    if total is None:
+        raise ValueError("the number of steps per epoch is not known yet (the data is still being checked)")
+    spec = schedule_spec(training)
+    steps = preview_steps(total)
+    return steps, [group_learning_rates(s, total, training.learning_rate, n_groups, **spec,
+                                        steps_per_epoch=steps_per_epoch) for s in steps]
+
+
+class TrainingStep(QWidget):
+    """TrainingSpec and UlmfitSpec forms; the LR plot has one curve per layer group of the chosen method."""
+
+    title = "Training"
+    changed = Signal()
+
+    def __init__(self, state: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.lr_edited = False
+        self._lr_method: str | None = None
+        self.form = Form(specs_from_dataclass(TrainingSpec, TRAINING_FIELDS))
+        self.ulmfit = Form(specs_from_dataclass(UlmfitSpec))
+        ulmfit_box = QGroupBox("ULMFiT (discriminative rates, gradual unfreezing, slanted triangular LR)")
+        ulmfit_box.setToolTip(UlmfitSpec.__doc__ or "")
+        QVBoxLayout(ulmfit_box).addWidget(self.ulmfit)
+        fields = QWidget()
+        column = QVBoxLayout(fields)
+        column.addWidget(self.form)
+        column.addWidget(ulmfit_box)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(fields)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "optimizer step")
+        self.plot.setLabel("left", "learning rate")
+        self.plot.addLegend(offset=(-10, 10))
+        self.plot.setToolTip("The learning rate of every layer group at every step (0 while a group is frozen)")
+        self.curves: list[Any] = []
+        self.curve_names: list[str] = []
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        right = QVBoxLayout()
+        right.addWidget(self.plot, 1)
+        right.addWidget(self.note)
+        layout = QHBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(right, 1)
+        self.form.edited.connect(self._on_edited)
+        self.form.changed.connect(self._apply)
+        self.ulmfit.changed.connect(self._apply)
+        state.probed.connect(self._update_plot)
+        state.inspected.connect(self._update_plot)
+        self._apply()
+
+    def _on_edited(self, name: str) -> None:
+        if name == "learning_rate":
+            self.lr_edited = True  # from now on the user's rate, whichever method is chosen
+
+    def enter(self) -> None:
+        """Shown: the chosen method's starting learning rate, unless the user typed one."""
+        method = self._state.config["method"].get("name")
+        info = self._state.method_info(method)
+        if not self.lr_edited and info is not None and method != self._lr_method:
+            self._lr_method = method
+            self.form.set_value("learning_rate", info["learning_rate"])
+        self._apply()
+
+    def _apply(self) -> None:
+        self._state.config["training"] = {**self.form.values(), "ulmfit": self.ulmfit.values()}
+        self._update_plot()
+        self.changed.emit()
+
+    def spec(self) -> TrainingSpec:
+        """The entered settings as a validated TrainingSpec (ConfigError names training.KEY)."""
+        return build_dataclass(TrainingSpec, self._state.config["training"], "training")
+
+    def layer_groups(self) -> list[str] | None:
+        """Layer group names of the chosen method on this model, from the probe (None until known)."""
+        entry = self._state.probe_of(self._state.config["method"].get("name"))
+        if entry is None or "error" in entry:
+            return None
+        return [g["name"] for g in entry["layer_groups"]]
+
+    def _update_plot(self) -> None:
+        if self.error() is not None:
+            self.note.setText(self.error() or "")
+            return
+        names = self.layer_groups()
+        note = "" if names else "Layer groups appear once the parameter count has finished; showing one line."
+        names = names or ["all trainable"]
+        try:
+            steps, table = preview_table(self.spec(), len(names), self._state.steps_per_epoch())
+        except ValueError as e:
+            self.note.setText(str(e))
+            return
+        if names != self.curve_names:
+            self.plot.clear()
+            self.curves = [self.plot.plot(name=name, pen=pg.mkPen(pg.intColor(i, hues=max(len(names), 2)), width=2))
+                           for i, name in enumerate(names)]
+            self.curve_names = names
+        x = np.asarray(steps, dtype=np.float64)
+        y = np.asarray(table, dtype=np.float64).reshape(len(steps), len(names))
+        for i, curve in enumerate(self.curves):
+            curve.setData(x, y[:, i])
+        self.note.setText(note or f"{len(names)} layer groups, {int(x[-1]) + 1 if len(x) else 0} steps")
+
+    def error(self) -> str | None:
+        """The first invalid field as training.KEY (or training.ulmfit.KEY), else None."""
+        problem = self.form.first_error("training.") or self.ulmfit.first_error("training.ulmfit.")
+        if problem:
+            return problem
+        try:
+            self.spec()
+        except ConfigError as e:
+            return str(e)
+        return None
