@@ -59,15 +59,17 @@ def test_table_lists_runs_newest_first_with_progress_and_losses(qtbot, store, ho
     assert cell(page, 1, "Train loss") == f"{1 / 101:.4g}"
     assert page.selected_run_id() == second  # opens on the newest run
     page.select_run(first)
-    assert page.detail.run_id == first and page.detail.loss_plot.point_count("train_loss") == 100
+    assert page.detail.run_id == first
+    # The backlog is read on a pool thread; the plot timer hands it to the curves.
+    qtbot.waitUntil(lambda: page.detail.loss_plot.point_count("train_loss") == 100, timeout=5000)
 
 
 def test_curves_grow_with_rows_written_by_another_process(qtbot, store, home, tmp_path):
     run_id = make_run(store, name="live", status="running", step=3)
     add_losses(store, run_id, range(0, 3))
-    page = build(qtbot, store, home)
+    page = build(qtbot, store, home)  # opening the page re-attaches to the run in progress
     plot = page.detail.loss_plot
-    assert plot.point_count("train_loss") == 3
+    qtbot.waitUntil(lambda: plot.point_count("train_loss") == 3, timeout=5000)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path / "studio.db"), str(run_id)],
                               cwd=ROOT, env=env)
@@ -179,3 +181,68 @@ def test_log_tail_is_shown(qtbot, store, home):
     (home.run_dir(run_id) / "worker.log").write_text("loading model\nstep 100 loss 0.1\n")
     page = build(qtbot, store, home)
     assert page.detail.log_box.toPlainText().endswith("step 100 loss 0.1")
+
+
+def no_launch(monkeypatch):
+    """Queue tests drive the real jobs layer; a worker must never actually start from them."""
+    launched = []
+    monkeypatch.setattr(jobs, "launch", lambda db, home, rid: launched.append(rid) or 0)
+    return launched
+
+
+def test_queued_runs_show_their_place_and_can_be_cancelled(qtbot, store, home, monkeypatch):
+    launched = no_launch(monkeypatch)
+    busy = make_run(store, name="busy", status="running", step=5)
+    first, second = make_run(store, name="next"), make_run(store, name="later")
+    page = build(qtbot, store, home)
+    assert [cell(page, page.model.row_of(i), "Status") for i in (busy, first, second)] == \
+        ["running", "queued #1", "queued #2"]
+    assert "in the queue" in cell(page, page.model.row_of(second), "Status", Qt.ItemDataRole.ToolTipRole)
+    page.select_run(second)
+    detail = page.detail
+    assert "#2 in the queue" in detail.title.text()
+    assert detail.stop_button.text() == "Cancel" and detail.stop_button.isEnabled()
+    assert not detail.pause_button.isEnabled() and not detail.resume_button.isEnabled()
+    qtbot.mouseClick(detail.stop_button, Qt.MouseButton.LeftButton)  # the real jobs.request
+    qtbot.waitUntil(lambda: not page.busy, timeout=5000)
+    assert runs.get_run(store, second)["status"] == "cancelled"
+    assert cell(page, page.model.row_of(first), "Status") == "queued #1"
+    assert detail.stop_button.text() == "Stop" and detail.resume_button.isEnabled()
+    assert launched == []  # 'busy' still holds the machine
+
+
+def test_cancel_button_sends_stop_for_a_queued_run(qtbot, store, home, monkeypatch):
+    no_launch(monkeypatch)
+    make_run(store, name="busy", status="running", step=5)
+    waiting = make_run(store, name="waiting")
+    calls = []
+    monkeypatch.setattr(jobs, "request", lambda db, rid, kind, **kw: calls.append((rid, kind)) or runs.get_run(db, rid))
+    page = build(qtbot, store, home)
+    messages = []
+    page.message.connect(messages.append)
+    page.select_run(waiting)
+    qtbot.mouseClick(page.detail.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(calls) and not page.busy, timeout=5000)
+    assert calls == [(waiting, "stop")] and f"Asking run {waiting} to cancel…" in messages
+
+
+def test_resume_while_another_runs_joins_the_queue(qtbot, store, home, monkeypatch):
+    launched = no_launch(monkeypatch)
+    make_run(store, name="busy", status="running", step=5)
+    held = make_run(store, name="held", status="paused", step=40)
+    page = build(qtbot, store, home)
+    page.select_run(held)
+    qtbot.mouseClick(page.detail.resume_button, Qt.MouseButton.LeftButton)  # the real jobs.resume
+    qtbot.waitUntil(lambda: not page.busy, timeout=5000)
+    assert cell(page, page.model.row_of(held), "Status") == "queued #1" and launched == []
+
+
+def test_the_next_queued_run_starts_when_the_running_one_ends(qtbot, store, home, monkeypatch):
+    launched = no_launch(monkeypatch)
+    busy = make_run(store, name="busy", status="running", step=5)
+    waiting = make_run(store, name="waiting")
+    page = build(qtbot, store, home)
+    runs.update_run(store, busy, pid=None)  # its worker died without a word
+    page.refresh()
+    assert cell(page, page.model.row_of(busy), "Status") == "crashed"
+    assert launched == [waiting] and cell(page, page.model.row_of(waiting), "Status") == "starting"

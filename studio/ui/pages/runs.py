@@ -1,17 +1,20 @@
-"""The Runs page: every run with live status, and the selected run's curves, log and controls."""
+"""The Runs page: every run with live status and queue place; one selected run's curves, log and
+controls, or, with several selected, their curves overlaid and their config differences."""
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QSplitter, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QSplitter, QStackedWidget, QTableView,
+                               QVBoxLayout, QWidget)
 
 from studio import jobs
 from studio.paths import Home
 from studio.store import metrics, open_db
 from studio.ui import tasks
 from studio.ui.widgets.run_detail import RunDetail
+from studio.ui.widgets.run_overlay import RunOverlay
 from studio.ui.widgets.runs_table import COLUMNS, PROGRESS_COLUMN, ProgressDelegate, RunsTableModel
 
 NO_RUNS = "No runs yet. Start one with  studio train CONFIG  or try  studio demo."
@@ -20,9 +23,9 @@ NO_SELECTION = "Select a run to see its curves, progress and worker log."
 
 def db_file(db: Any) -> str:
     """The file behind a store connection (pool threads open their own connection to it)."""
-    for _seq, name, path in db.execute("PRAGMA database_list").fetchall():
-        if name == "main" and path:
-            return path
+    path = jobs.db_file(db)
+    if path:
+        return path
     raise RuntimeError("stop, pause and resume need a database file, not an in-memory store")
 
 
@@ -45,7 +48,9 @@ class RunsPage(QWidget):
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(PROGRESS_COLUMN, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Ctrl/Shift-click selects several runs to compare.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setToolTip("Select a run to follow it; Ctrl- or Shift-click several to compare them")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -62,9 +67,13 @@ class RunsPage(QWidget):
         for button, kind in ((self.detail.stop_button, "stop"), (self.detail.pause_button, "pause"),
                              (self.detail.resume_button, "resume")):
             button.clicked.connect(lambda _=False, k=kind: self.send(k))
+        self.overlay = RunOverlay(db)
+        self.views = QStackedWidget()
+        self.views.addWidget(self.detail)
+        self.views.addWidget(self.overlay)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
-        split.addWidget(self.detail)
+        split.addWidget(self.views)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
         split.setSizes([200, 600])  # about six runs visible above the curves
@@ -73,24 +82,21 @@ class RunsPage(QWidget):
 
         # Polling the local WAL database is cheap; timers run only while the page is visible.
         self._refresh_timer = QTimer(self, interval=refresh_ms, timeout=self.refresh)
-        self._plot_timer = QTimer(self, interval=plot_ms, timeout=self.detail.poll_metrics)
+        self._plot_timer = QTimer(self, interval=plot_ms, timeout=self.poll_metrics)
 
     # --- data
     def refresh(self) -> None:
-        """Re-read runs (marking dead workers crashed), keep the selection, update the detail."""
-        runs = jobs.refresh(self._db)
+        """Re-read runs (marking dead workers crashed, starting the next queued one), keep the selection."""
+        runs = jobs.refresh(self._db, self._home)
         last = {r["id"]: self._last_values(r) for r in runs}
-        selected = self.selected_run_id()
+        selected = self.selected_run_ids()
         self._refreshing = True  # a model reset drops the selection; do not treat that as a change
         try:
             self.model.set_runs(runs, last)
-            if selected is None and runs:
-                selected = runs[0]["id"]  # open on the newest run
-            row = None if selected is None else self.model.row_of(selected)
-            if row is not None and self.selected_run_id() != selected:
-                self.table.selectionModel().setCurrentIndex(
-                    self.model.index(row, 0),
-                    QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            if not selected and runs:
+                selected = [runs[0]["id"]]  # open on the newest run
+            if selected and self.selected_run_ids() != selected:
+                self._select(selected)
         finally:
             self._refreshing = False
         self._show_selected()
@@ -104,36 +110,75 @@ class RunsPage(QWidget):
             self._last_cache[run["id"]] = cached
         return cached[1]
 
+    def selected_run_ids(self) -> list[int]:
+        """Ids of the selected runs, in table order."""
+        return [r["id"] for r in self.selected_runs()]
+
+    def selected_runs(self) -> list[dict[str, Any]]:
+        """The selected runs' rows as last read, in table order."""
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [run for run in map(self.model.run_at, rows) if run is not None]
+
     def selected_run_id(self) -> int | None:
-        """Id of the selected run, if any."""
+        """Id of the selected run when exactly one is selected."""
         run = self.selected_run()
         return None if run is None else run["id"]
 
     def selected_run(self) -> dict[str, Any] | None:
-        """The selected run's row as last read."""
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.run_at(rows[0].row()) if rows else None
+        """The selected run's row when exactly one is selected."""
+        runs = self.selected_runs()
+        return runs[0] if len(runs) == 1 else None
 
     def select_run(self, run_id: int) -> None:
         """Select a run by id (no-op if it is not listed)."""
-        row = self.model.row_of(run_id)
-        if row is not None:
-            self.table.selectRow(row)
+        self.select_runs([run_id])
+
+    def select_runs(self, run_ids: list[int]) -> None:
+        """Select these runs (two or more: the overlay view); works before the page is first shown."""
+        if any(self.model.row_of(i) is None for i in run_ids):
+            self.refresh()  # a run just submitted, or a page never shown yet: read the table first
+        self._select(run_ids)
+
+    def _select(self, run_ids: list[int]) -> None:
+        rows = [r for r in map(self.model.row_of, run_ids) if r is not None]
+        if not rows:
+            return
+        flags = QItemSelectionModel.SelectionFlag
+        selection = QItemSelection()
+        for row in rows:
+            selection.select(self.model.index(row, 0), self.model.index(row, len(COLUMNS) - 1))
+        model = self.table.selectionModel()
+        model.select(selection, flags.ClearAndSelect | flags.Rows)
+        model.setCurrentIndex(self.model.index(rows[0], 0), flags.NoUpdate)
 
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
         if not self._refreshing:
             self._show_selected()
 
     def _show_selected(self) -> None:
-        run = self.selected_run()
-        if run is None:
+        runs = self.selected_runs()
+        if len(runs) >= 2:
+            self.overlay.show_runs(runs)
+            self.views.setCurrentWidget(self.overlay)
+            return
+        if self.overlay.run_ids:
+            self.overlay.show_runs([])  # its feeds and cached curves are not needed any more
+        self.views.setCurrentWidget(self.detail)
+        if not runs:
             self.detail.show_empty(NO_RUNS if self.model.rowCount() == 0 else NO_SELECTION)
         else:
-            self.detail.show_run(run, self._busy.get(run["id"]))
+            self.detail.show_run(runs[0], self._busy.get(runs[0]["id"]))
+
+    def poll_metrics(self) -> None:
+        """New metric rows into the visible plots (the plot timer, ~10 Hz)."""
+        if self.views.currentWidget() is self.overlay:
+            self.overlay.poll_metrics()
+        else:
+            self.detail.poll_metrics()
 
     # --- commands
     def send(self, kind: str) -> None:
-        """Stop, pause or resume the selected run on a pool thread (they block until done)."""
+        """Stop (cancel, if queued), pause or resume the selected run on a pool thread (they block)."""
         run = self.selected_run()
         if run is None or run["id"] in self._busy:
             return
@@ -148,7 +193,8 @@ class RunsPage(QWidget):
             db = open_db(path)  # SQLite connections belong to the thread that opened them
             try:
                 if kind == "resume":
-                    jobs.resume(db, home, run_id)
+                    if jobs.resume(db, home, run_id) is None:
+                        return f"Run {run_id} is queued: it resumes when the running run ends."
                     return f"Run {run_id} resumed."
                 return f"Run {run_id} is {jobs.request(db, run_id, kind)['status']}."
             finally:
@@ -158,7 +204,8 @@ class RunsPage(QWidget):
         task = tasks.Task(call, tag=(run_id, kind))
         self._tasks[(run_id, kind)] = task
         tasks.start(task, self._command_done)
-        self.message.emit(f"Asking run {run_id} to {kind}…")
+        verb = "cancel" if kind == "stop" and run["status"] == "queued" else kind
+        self.message.emit(f"Asking run {run_id} to {verb}…")
         self._show_selected()
 
     @property

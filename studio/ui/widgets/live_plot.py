@@ -12,6 +12,10 @@ from PySide6.QtGui import QPalette  # noqa: E402  (binding before pyqtgraph, see
 
 import pyqtgraph as pg  # noqa: E402
 
+# Colours for series added on the fly (layer groups, runs in an overlay): matplotlib's tab10.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf")
+
 
 class LiveCurveBuffer:
     """x/y float64 arrays that grow by doubling; view() returns the filled part without copying."""
@@ -113,6 +117,36 @@ class LivePlot(pg.PlotWidget):
         """The metric names this plot shows."""
         return list(self._series)
 
+    def add_series(self, name: str, label: str, color: str | None = None) -> None:
+        """Add a series after construction (no-op if it exists); its curve is made at its first data."""
+        if name not in self._series:
+            self._series[name] = (label, color or PALETTE[len(self._series) % len(PALETTE)])
+            self._buffers[name] = LiveCurveBuffer()
+
+    def has_data(self, name: str) -> bool:
+        """True once a series has buffered points."""
+        return name in self._buffers and len(self._buffers[name]) > 0
+
+    def clear_series(self, name: str) -> None:
+        """Empty one series and take it out of the legend (its curve object stays for reuse)."""
+        if name not in self._buffers:
+            return
+        self._buffers[name].clear()
+        self._dirty.discard(name)
+        if name in self._curves:
+            self._curves[name].setData([], [])
+        if name in self._in_legend:
+            self._legend.removeItem(self._curves[name])
+            self._in_legend.discard(name)
+
+    def set_label(self, name: str, label: str) -> None:
+        """Rename a series in the legend (an overlaid run renamed)."""
+        if name in self._series and self._series[name][0] != label:
+            self._series[name] = (label, self._series[name][1])
+            if name in self._in_legend:
+                self._legend.removeItem(self._curves[name])
+                self._legend.addItem(self._curves[name], label)
+
     def append(self, name: str, xs: Iterable[float], ys: Iterable[float]) -> None:
         """Buffer new points of one series; drawn at the next flush()."""
         if name in self._buffers:
@@ -121,24 +155,18 @@ class LivePlot(pg.PlotWidget):
 
     def flush(self) -> None:
         """Hand changed buffers to their curves (call from a timer, not per row)."""
-        for name in self._dirty:
+        for name in [n for n in self._series if n in self._dirty]:  # legend in series order
             curve = self._curve(name)
             curve.setData(*self._buffers[name].view())
-            if name not in self._in_legend:
+            if name not in self._in_legend and len(self._buffers[name]):
                 self._legend.addItem(curve, self._series[name][0])
                 self._in_legend.add(name)
         self._dirty.clear()
 
     def reset(self) -> None:
         """Empty every series (another run was selected); the curve objects stay."""
-        for name, buf in self._buffers.items():
-            buf.clear()
-            if name in self._curves:
-                self._curves[name].setData([], [])
-            if name in self._in_legend:
-                self._legend.removeItem(self._curves[name])
-        self._in_legend.clear()
-        self._dirty.clear()
+        for name in self._buffers:
+            self.clear_series(name)
         self.getPlotItem().enableAutoRange()
 
     def curve(self, name: str) -> pg.PlotDataItem | None:
@@ -159,7 +187,12 @@ class LivePlot(pg.PlotWidget):
             color = self._series[name][1]
             kwargs = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
                 if name in self._symbols else {}
-            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=2), **kwargs)
+            # A 1-pixel pen: Qt strokes wider antialiased lines point by point, which makes a noisy
+            # 10^5-step loss curve take seconds to paint; 1 px takes the fast path.
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1), **kwargs)
+            # Peak mode keeps each pixel column's min and max, so one bin per pixel loses no spike;
+            # pyqtgraph's default of five per pixel only costs paint time.
+            curve.opts["autoDownsampleFactor"] = 1.0
             self.getPlotItem().addItem(curve)  # applies the plot's downsampling and clipping
             self._curves[name] = curve
         return self._curves[name]

@@ -1,7 +1,6 @@
 """One run in detail: live curves, progress facts, error, worker log tail and the control buttons."""
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -11,16 +10,13 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
 
 from studio import jobs
 from studio.paths import Home
-from studio.store import metrics
 from studio.ui.progress import StepRate, format_count, format_duration
-from studio.ui.widgets.live_plot import LivePlot
+from studio.ui.widgets.metric_feed import MetricFeed
+from studio.ui.widgets.run_plots import RunPlots
 
-LOSS_SERIES = {"train_loss": ("train loss", "#1f77b4"), "eval_loss": ("eval loss", "#ff7f0e")}
-LR_SERIES = {"lr": ("learning rate", "#2ca02c")}
-MEMORY_SERIES = {"rss_bytes": ("process RSS", "#9467bd"),
-                 "cuda_allocated_bytes": ("CUDA allocated", "#d62728"),
-                 "cuda_reserved_bytes": ("CUDA reserved", "#8c564b")}
 BUSY_TEXT = {"stop": "stopping…", "pause": "pausing…", "resume": "resuming…"}
+STOP_TIP = "Cancel the run at the next step boundary"
+CANCEL_TIP = "Take the run out of the queue; it never starts (Resume queues it again)"
 
 
 class RunDetail(QWidget):
@@ -29,10 +25,11 @@ class RunDetail(QWidget):
     def __init__(self, db: Any, home: Home, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._db, self._home = db, home
-        self._run_id: int | None = None
-        self._after_id = 0
+        self._run: dict[str, Any] | None = None
+        self._feed: MetricFeed | None = None
         self._rate = StepRate()
         self._tokens_per_s: float | None = None
+        self._epoch: float | None = None
         self._log_text = ""
 
         self.stack = QStackedWidget()
@@ -53,7 +50,7 @@ class RunDetail(QWidget):
         self.title.setFont(font)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Cancel the run at the next step boundary")
+        self.stop_button.setToolTip(STOP_TIP)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setToolTip("Save a complete checkpoint, then free the GPU")
         self.resume_button = QPushButton("Resume")
@@ -64,13 +61,19 @@ class RunDetail(QWidget):
             header.addWidget(button)
 
         facts = QGridLayout()
-        self.step_label, self.speed_label, self.eta_label = QLabel(), QLabel(), QLabel()
-        self.stage_label, self.params_label = QLabel(), QLabel()
-        pairs = (("Step", self.step_label), ("Tokens/s", self.speed_label), ("ETA", self.eta_label),
-                 ("Stage", self.stage_label), ("Trainable", self.params_label))
-        for i, (name, label) in enumerate(pairs):
+        self.step_label, self.epoch_label, self.eta_label = QLabel(), QLabel(), QLabel()
+        self.speed_label, self.stage_label, self.params_label = QLabel(), QLabel(), QLabel()
+        pairs = (("Step", self.step_label, "Optimizer steps done / planned"),
+                 ("Epoch", self.epoch_label, "Passes over the training data so far"),
+                 ("ETA", self.eta_label, "Time left at the pace of the last minute"),
+                 ("Tokens/s", self.speed_label, "Training throughput at the last logged step"),
+                 ("Stage", self.stage_label, "What the worker is doing"),
+                 ("Trainable", self.params_label, "Parameters the method trains, of the model's total"))
+        for i, (name, label, tip) in enumerate(pairs):
             key = QLabel(name + ":")
             key.setEnabled(False)  # the palette's disabled text: a quiet caption colour
+            key.setToolTip(tip)
+            label.setToolTip(tip)
             facts.addWidget(key, i // 3, (i % 3) * 2)
             facts.addWidget(label, i // 3, (i % 3) * 2 + 1)
         facts.setColumnStretch(5, 1)
@@ -79,16 +82,10 @@ class RunDetail(QWidget):
         self.error_label.setStyleSheet("color: #c62828;")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.loss_plot = LivePlot("Loss", LOSS_SERIES, symbols=("eval_loss",))
-        self.lr_plot = LivePlot("Learning rate", LR_SERIES)
-        self.memory_plot = LivePlot("Memory", MEMORY_SERIES, units="B")
-        self.plots = (self.loss_plot, self.lr_plot, self.memory_plot)
-        plots = QHBoxLayout()
-        for plot in self.plots:
-            plots.addWidget(plot)
-        plot_box = QWidget()
-        plot_box.setLayout(plots)
-        plots.setContentsMargins(0, 0, 0, 0)
+        self.run_plots = RunPlots()
+        self.loss_plot, self.lr_plot = self.run_plots.loss_plot, self.run_plots.lr_plot
+        self.memory_plot, self.speed_plot = self.run_plots.memory_plot, self.run_plots.speed_plot
+        self.plots = self.run_plots.plots
 
         self.log_box = QPlainTextEdit()
         self.log_box.setReadOnly(True)
@@ -96,7 +93,7 @@ class RunDetail(QWidget):
         self.log_box.setPlaceholderText("The worker log is empty.")
         self.log_box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(plot_box)
+        split.addWidget(self.run_plots)
         split.addWidget(self.log_box)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 1)
@@ -113,70 +110,92 @@ class RunDetail(QWidget):
     @property
     def run_id(self) -> int | None:
         """The run shown, if any."""
-        return self._run_id
+        return None if self._run is None else self._run["id"]
+
+    @property
+    def loading(self) -> bool:
+        """True while the shown run's earlier metrics are still being read."""
+        return self._feed is not None and self._feed.loading
 
     def show_empty(self, text: str) -> None:
         """No run to show: explain why instead."""
-        self._switch(None)
+        if self._run is not None:
+            self._switch(None)
         self.empty_label.setText(text)
         self.stack.setCurrentIndex(0)
 
     def show_run(self, run: dict[str, Any], busy: str | None = None) -> None:
         """Show a run's row (status, progress, error, log); busy = a command in flight for it."""
-        if run["id"] != self._run_id:
-            self._switch(run["id"])
+        if run["id"] != self.run_id:
+            self._switch(run)
             self.poll_metrics()
+        self._run = run
         self.stack.setCurrentIndex(1)
-        status = BUSY_TEXT.get(busy or "", run["status"])
-        self.title.setText(f"#{run['id']}  {run.get('name') or ''}  —  {status}")
-        step, max_steps = run.get("step") or 0, run.get("max_steps")
-        self.step_label.setText(f"{step} / {max_steps}" if max_steps else f"{step} / ?")
-        self.speed_label.setText("—" if self._tokens_per_s is None else f"{self._tokens_per_s:,.0f}")
-        eta = self._rate.eta(step, max_steps) if run["status"] == "running" else None
-        self.eta_label.setText(format_duration(eta))
+        queued = run["status"] == "queued"
+        busy_text = "cancelling…" if busy == "stop" and queued else BUSY_TEXT.get(busy or "")
+        self.title.setText(f"#{run['id']}  {run.get('name') or ''}  —  {busy_text or self._status(run)}")
+        self._update_facts()
         self.stage_label.setText(run.get("stage") or "—")
         self.params_label.setText(self._params_text(run))
         self.error_label.setText(run.get("error") or "")
         self.error_label.setVisible(bool(run.get("error")))
         idle = busy is None
-        self.stop_button.setEnabled(idle and run["status"] == "running")
+        self.stop_button.setText("Cancel" if queued else "Stop")
+        self.stop_button.setToolTip(CANCEL_TIP if queued else STOP_TIP)
+        self.stop_button.setEnabled(idle and run["status"] in ("running", "queued"))
         self.pause_button.setEnabled(idle and run["status"] == "running")
         self.resume_button.setEnabled(idle and jobs.resumable(run))
         self._show_log(jobs.log_tail(self._home, run["id"], lines=200))
 
-    def poll_metrics(self) -> int:
-        """Fetch metric rows newer than the last seen id into the curves; returns rows read."""
-        if self._run_id is None:
-            return 0
-        rows = metrics.get_metrics(self._db, self._run_id, after_id=self._after_id)
-        if not rows:
-            return 0
-        series: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-        for row in rows:
-            xs, ys = series[row["name"]]
-            xs.append(row["step"])
-            ys.append(row["value"] if row["value"] is not None else float("nan"))
-            if row["wall_time"] is not None:
-                self._rate.add(row["wall_time"], row["step"])
-        self._after_id = rows[-1]["id"]
-        if "tokens_per_s" in series:
-            self._tokens_per_s = series["tokens_per_s"][1][-1]
-        for plot in self.plots:
-            for name in plot.names:
-                if name in series:
-                    plot.append(name, *series[name])
-            plot.flush()
-        return len(rows)
+    @staticmethod
+    def _status(run: dict[str, Any]) -> str:
+        position = run.get("queue_position")
+        if run["status"] == "queued" and position:
+            return f"queued, #{position} in the queue: it starts when the runs ahead of it end"
+        return jobs.status_text(run)
 
-    def _switch(self, run_id: int | None) -> None:
-        """Start over for another run: empty curves, rate and log."""
-        self._run_id, self._after_id = run_id, 0
+    def _update_facts(self) -> None:
+        """Step, epoch, ETA and tokens/s from the run row and the newest metrics."""
+        run = self._run
+        if run is None:
+            return
+        step, max_steps = run.get("step") or 0, run.get("max_steps")
+        self.step_label.setText(f"{step} / {max_steps}" if max_steps else f"{step} / ?")
+        self.epoch_label.setText("—" if self._epoch is None else f"{self._epoch:.2f}")
+        self.speed_label.setText("—" if self._tokens_per_s is None else f"{self._tokens_per_s:,.0f}")
+        eta = self._rate.eta(step, max_steps) if run["status"] == "running" else None
+        self.eta_label.setText(format_duration(eta))
+
+    def poll_metrics(self) -> int:
+        """Add metric rows newer than the last seen id to the curves; returns points read."""
+        if self._feed is None:
+            return 0
+        batch = self._feed.poll()
+        if not batch:
+            return 0
+        for wall_time, step in batch.times:
+            self._rate.add(wall_time, step)
+        if "tokens_per_s" in batch.series:
+            self._tokens_per_s = float(batch.series["tokens_per_s"][1][-1])
+        if "epoch" in batch.series:
+            self._epoch = float(batch.series["epoch"][1][-1])
+        self.run_plots.add(batch.series)
+        self._update_facts()
+        return sum(len(xs) for xs, _ in batch.series.values())
+
+    def _switch(self, run: dict[str, Any] | None) -> None:
+        """Start over for another run: empty curves, rate and log; a new feed reads its metrics."""
+        self._run = run
+        if self._feed is not None:
+            self._feed.deleteLater()  # a backlog still loading for it is dropped with it
+        self._feed = None if run is None else MetricFeed(self._db, run["id"], self)
+        if self._feed is not None:
+            self._feed.ready.connect(self.poll_metrics)
         self._rate.clear()
-        self._tokens_per_s = None
+        self._tokens_per_s = self._epoch = None
         self._log_text = ""
         self.log_box.clear()
-        for plot in self.plots:
-            plot.reset()
+        self.run_plots.reset()
 
     def _show_log(self, text: str) -> None:
         if text == self._log_text:

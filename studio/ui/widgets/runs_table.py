@@ -8,6 +8,7 @@ from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar,
                                QStyleOptionViewItem)
 
+from studio import jobs
 from studio.ui.progress import format_metric
 
 COLUMNS = ("ID", "Name", "Status", "Model", "Method", "Progress", "Train loss", "Eval loss", "Accuracy")
@@ -74,7 +75,7 @@ class RunsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(run, col)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return run.get("error") if col == "Status" and run.get("error") else self._text(run, col)
+            return self._status_tip(run) if col == "Status" else self._text(run, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == "Status":
             color = STATUS_COLORS.get(run["status"])
             return QColor(color) if color else None
@@ -84,8 +85,19 @@ class RunsTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    @staticmethod
+    def _status_tip(run: dict[str, Any]) -> str:
+        if run.get("error"):
+            return run["error"]
+        if run.get("queue_position"):
+            return (f"Number {run['queue_position']} in the queue: one run trains at a time, "
+                    "the next starts when the running one ends")
+        return jobs.status_text(run)
+
     def _text(self, run: dict[str, Any], col: str) -> str:
         last = self._last.get(run["id"], {})
+        if col == "Status":
+            return jobs.status_text(run)  # 'queued #2' shows the place in the queue
         if col == "Progress":
             return progress(run)[0]
         if col == "Train loss":

@@ -1,0 +1,74 @@
+"""A run's four live plots: loss, learning rate (per layer group), memory and tokens/s."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from studio.ui.widgets.live_plot import LivePlot
+
+LOSS_SERIES = {"train_loss": ("train loss", "#1f77b4"), "eval_loss": ("eval loss", "#ff7f0e")}
+LR_SERIES = {"lr": ("learning rate", "#2ca02c")}
+MEMORY_SERIES = {"cuda_allocated_bytes": ("CUDA allocated", "#d62728"),
+                 "cuda_reserved_bytes": ("CUDA reserved", "#8c564b"),
+                 "cuda_peak_bytes": ("CUDA peak", "#e377c2"),
+                 "rss_bytes": ("process RSS", "#9467bd")}
+SPEED_SERIES = {"tokens_per_s": ("tokens/s", "#17becf")}
+GROUP_LR = "lr/"  # ULMFiT runs log one learning rate per layer group: lr/<group>
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+class RunPlots(QWidget):
+    """The plots of the selected run; add() new points, reset() for another run."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss_plot = LivePlot("Loss", LOSS_SERIES, symbols=("eval_loss",))
+        self.lr_plot = LivePlot("Learning rate", LR_SERIES)
+        self.memory_plot = LivePlot("Memory", MEMORY_SERIES, units="B")
+        self.speed_plot = LivePlot("Tokens/s", SPEED_SERIES)
+        self.plots = (self.loss_plot, self.lr_plot, self.memory_plot, self.speed_plot)
+        self.loss_plot.setToolTip("Training loss at every logged step; evaluation loss as dots")
+        self.lr_plot.setToolTip("Learning rate; one curve per layer group when the run uses ULMFiT's "
+                                "discriminative rates or gradual unfreezing")
+        self.memory_plot.setToolTip("GPU memory held by PyTorch (allocated, reserved, peak) on a GPU; "
+                                    "the worker's resident memory on a CPU")
+        self.speed_plot.setToolTip("Training throughput between two logged steps")
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for i, plot in enumerate(self.plots):
+            grid.addWidget(plot, i // 2, i % 2)
+        self._groups = False
+        self._cuda = False
+
+    def reset(self) -> None:
+        """Empty every curve (another run was selected)."""
+        for plot in self.plots:
+            plot.reset()
+        self._groups = self._cuda = False
+
+    def add(self, series: Series) -> None:
+        """Append new points by metric name and redraw what changed."""
+        if not self._groups and any(name.startswith(GROUP_LR) for name in series):
+            self._groups = True  # 'lr' is the top group's rate then: its own curve says it
+            self.lr_plot.clear_series("lr")
+        if not self._cuda and any(name.startswith("cuda_") for name in series):
+            self._cuda = True  # on a GPU the allocator's figures matter, not the host process
+            self.memory_plot.clear_series("rss_bytes")
+        for name, (xs, ys) in series.items():
+            if name.startswith(GROUP_LR):
+                self.lr_plot.add_series(name, name[len(GROUP_LR):])
+                self.lr_plot.append(name, xs, ys)
+            elif (name == "lr" and self._groups) or (name == "rss_bytes" and self._cuda):
+                continue
+            else:
+                for plot in self.plots:
+                    plot.append(name, xs, ys)  # a plot ignores names it does not show
+        for plot in self.plots:
+            plot.flush()
+
+    @property
+    def lr_groups(self) -> list[str]:
+        """The layer groups with a learning-rate curve in the current run."""
+        return [n[len(GROUP_LR):] for n in self.lr_plot.names
+                if n.startswith(GROUP_LR) and self.lr_plot.has_data(n)]
