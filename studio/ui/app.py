@@ -1,20 +1,40 @@
-"""Start the GUI: QApplication, plot options, the store, the main window (or a screenshot of it)."""
+"""Start the GUI: QApplication, theme, error hook, the store, the main window (or a screenshot of it)."""
 from __future__ import annotations
 
+import logging
+import os
 import sys
+import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from studio.paths import Home
-from studio.store import open_db
-from studio.ui.main_window import PAGES, MainWindow
-from studio.ui.widgets import live_plot
+
+# sqlite-utils imports pandas when it is installed, only to map pandas.Timestamp columns (the studio
+# never writes any). pandas is about half a second of the window's start, so when nothing has loaded
+# either yet, the store comes in with `import pandas` failing for that moment.
+if "sqlite_utils" not in sys.modules and "pandas" not in sys.modules:
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # None here makes the import raise
+    try:
+        import sqlite_utils  # noqa: F401
+    finally:
+        del sys.modules["pandas"]
+
+from studio.store import open_db  # noqa: E402
+from studio.ui import theme  # noqa: E402
+from studio.ui.main_window import PAGES, MainWindow  # noqa: E402
+from studio.ui.settings import open_settings  # noqa: E402
+from studio.ui.widgets.error_dialog import ExceptionHook  # noqa: E402
 
 SCREENSHOT_SIZE = (1280, 820)
 # Long enough for layouts, the first store poll and pyqtgraph's auto-range to settle.
 SCREENSHOT_DELAY_MS = 700
+# STUDIO_REPORT_READY=1 prints "studio-ready <unix time>" once the window is up and the event loop
+# idle (bench/gui.py measures time to interactive with it); "quit" also closes the window then.
+READY_ENV = "STUDIO_REPORT_READY"
+LOG_FILE = "gui.log"
 
 
 def run_app(home: Home, screenshot: str | None = None, page: str | None = None) -> int:
@@ -24,29 +44,49 @@ def run_app(home: Home, screenshot: str | None = None, page: str | None = None) 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Fine-tuning Studio")
     app.setOrganizationName("FineTuningStudio")
-    live_plot.configure(app.palette())
+    watcher = theme.install_theme(app)  # before any plot exists, so pyqtgraph starts with its colours
     home.ensure()
+    log_handler = _log_to(home.root / LOG_FILE)
+    hook = None if screenshot else ExceptionHook(lambda: app.activeWindow()).install()
     db = open_db(home.db_path)
     try:
-        window = MainWindow(db, home)
+        # A screenshot is reproducible: no remembered layout is read, and none is written.
+        window = MainWindow(db, home, settings=None if screenshot else open_settings())
         if page:
             window.show_page(page)
         if screenshot:
-            window.resize(*SCREENSHOT_SIZE)  # reproducible images, whatever the saved geometry
+            window.resize(*SCREENSHOT_SIZE)
             QTimer.singleShot(SCREENSHOT_DELAY_MS, lambda: _shoot(app, window, screenshot))
-        else:
-            settings = QSettings("FineTuningStudio", "studio")
-            geometry = settings.value("geometry")
-            if geometry is None or not window.restoreGeometry(geometry):
-                window.resize(*SCREENSHOT_SIZE)
-            app.aboutToQuit.connect(lambda: settings.setValue("geometry", window.saveGeometry()))
         window.show()
+        ready = os.environ.get(READY_ENV, "")
+        if ready and not screenshot:
+            QTimer.singleShot(0, lambda: _report_ready(app, quit_after=ready == "quit"))
         code = app.exec()
         window.close()
         window.deleteLater()
         return code
     finally:
+        if hook is not None:
+            hook.uninstall()
+        logging.getLogger().removeHandler(log_handler)
+        log_handler.close()
+        watcher.deleteLater()
         db.conn.close()
+
+
+def _log_to(path: Path) -> logging.Handler:
+    """Warnings and errors (uncaught exceptions included) also go to the data home's gui.log."""
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    return handler
+
+
+def _report_ready(app: QApplication, quit_after: bool) -> None:
+    print(f"studio-ready {time.time():.6f}", flush=True)
+    if quit_after:
+        app.quit()
 
 
 def _shoot(app: QApplication, window: MainWindow, path: str) -> None:

@@ -3,21 +3,30 @@ from __future__ import annotations
 
 import platform
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import PySide6
-from PySide6.QtCore import qVersion
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QSettings, Qt, qVersion
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
                                QStackedWidget, QWidget)
 
+import studio
 from studio import __version__
 from studio.paths import Home
 from studio.ui.pages.adapters import AdaptersPage
+from studio.ui.pages.models import ModelsPage
 from studio.ui.pages.runs import RunsPage
+from studio.ui.pages.wizard import WizardPage
+from studio.ui.settings import restore_layout, save_layout
 from studio.ui.widgets.live_plot import pg
 
-PAGES = ("runs", "adapters")
+# Navigation order (Ctrl+1..N follow it) and the names shown.
+PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters"}
+PAGES = tuple(PAGE_TITLES)
+NEW_RUN_PAGE = "wizard"  # Ctrl+N shows it once it is registered
+README = Path(studio.__file__).resolve().parents[1] / "README.md"
 
 
 def about_text(home: Home) -> str:
@@ -30,16 +39,33 @@ def about_text(home: Home) -> str:
             f"<p>Data home: {escape(str(home.root))}</p>")
 
 
-class MainWindow(QMainWindow):
-    """Left navigation between pages; File/View/Help menus; Ctrl+1/2, F5, Ctrl+Q."""
+def help_text(shortcuts: list[tuple[str, str]], readme: Path = README) -> str:
+    """The Help dialog: every keyboard shortcut, and where the README is."""
+    rows = "".join(f"<tr><td><b>{escape(keys)}</b>&nbsp;&nbsp;</td><td>{escape(what)}</td></tr>"
+                   for keys, what in shortcuts)
+    where = (f'<a href="{readme.as_uri()}">{escape(str(readme))}</a>' if readme.is_file()
+             else "README.md in the studio's source folder")
+    return (f"<h3>Keyboard shortcuts</h3><table>{rows}</table>"
+            f"<p>How to use the studio, the command line and every setting: {where}.</p>"
+            "<p>Hover over any setting to see what it does.</p>")
 
-    def __init__(self, db: Any, home: Home, parent: QWidget | None = None) -> None:
+
+class MainWindow(QMainWindow):
+    """Left navigation between pages; File/View/Help menus; shortcuts; a remembered layout."""
+
+    def __init__(self, db: Any, home: Home, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self._home = home
+        self._settings = settings  # None: nothing is restored or saved (tests, screenshots)
         self.setWindowTitle("Fine-tuning Studio")
-        self.pages: dict[str, QWidget] = {"runs": RunsPage(db, home), "adapters": AdaptersPage(db, home)}
+        models, wizard, runs = ModelsPage(db, home), WizardPage(db, home), RunsPage(db, home)
+        self.pages: dict[str, QWidget] = {"models": models, "wizard": wizard, "runs": runs,
+                                          "adapters": AdaptersPage(db, home)}
+        models.use_model.connect(lambda ref: (wizard.set_model(ref), self.show_page("wizard")))
+        wizard.run_started.connect(lambda run_id: (self.show_page("runs"), runs.select_run(run_id)))
         self.nav = QListWidget()
-        self.nav.addItems([name.title() for name in self.pages])
+        self.nav.addItems([PAGE_TITLES[name] for name in self.pages])
         self.nav.setFixedWidth(130)
         self.nav.setStyleSheet("QListWidget::item { padding: 6px 8px; }")
         self.stack = QStackedWidget()
@@ -58,27 +84,68 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.home_label)
         self._build_menus()
         self.nav.setCurrentRow(0)
+        if settings is not None:
+            page = restore_layout(self, self.pages, settings)
+            if page:
+                self.show_page(page)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.new_run_action = QAction("&New run…", self, shortcut=QKeySequence("Ctrl+N"),
+                                      triggered=self.new_run)
+        has_wizard = NEW_RUN_PAGE in self.pages
+        self.new_run_action.setEnabled(has_wizard)
+        self.new_run_action.setToolTip("Set up a new fine-tuning run" if has_wizard else
+                                       "The new-run wizard is not available in this version")
         self.refresh_action = QAction("&Refresh", self, shortcut=QKeySequence("F5"), triggered=self.refresh)
         self.quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
+        file_menu.addAction(self.new_run_action)
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = self.menuBar().addMenu("&View")
         self.page_actions: list[QAction] = []
         for i, name in enumerate(self.pages):
-            action = QAction(name.title(), self, shortcut=QKeySequence(f"Ctrl+{i + 1}"),
-                             triggered=lambda _=False, n=name: self.show_page(n))
+            action = QAction(PAGE_TITLES[name], self, triggered=lambda _=False, n=name: self.show_page(n))
+            if i < 9:  # Ctrl+1 … Ctrl+9; later pages are reached from the list or this menu
+                action.setShortcut(QKeySequence(f"Ctrl+{i + 1}"))
             view_menu.addAction(action)
             self.page_actions.append(action)
         help_menu = self.menuBar().addMenu("&Help")
+        self.help_action = QAction("&Keyboard shortcuts and help", self, shortcut=QKeySequence("F1"),
+                                   triggered=self.show_help)
         self.about_action = QAction("&About Fine-tuning Studio", self, triggered=self.show_about)
+        help_menu.addAction(self.help_action)
         help_menu.addAction(self.about_action)
+        self.help_box: QMessageBox | None = None
+
+    def shortcuts(self) -> list[tuple[str, str]]:
+        """(keys, what they do) for every action with a shortcut, in menu order."""
+        actions = [self.new_run_action, self.refresh_action, self.quit_action, *self.page_actions,
+                   self.help_action]
+        return [(a.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+                 f"Show the {a.text()} page" if a in self.page_actions else a.text().replace("&", "").rstrip("…"))
+                for a in actions if not a.shortcut().isEmpty() and a.isEnabled()]
+
+    def show_help(self) -> None:
+        """The Help dialog (F1): shortcuts and the README; does not block the event loop."""
+        if self.help_box is None:
+            self.help_box = QMessageBox(QMessageBox.Icon.Information, "Fine-tuning Studio help", "",
+                                        QMessageBox.StandardButton.Close, self)
+            self.help_box.setTextFormat(Qt.TextFormat.RichText)
+            self.help_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.help_box.setText(help_text(self.shortcuts()))
+        self.help_box.open()
+
+    def new_run(self) -> None:
+        """Ctrl+N: the new-run wizard, when there is one."""
+        if NEW_RUN_PAGE in self.pages:
+            self.show_page(NEW_RUN_PAGE)
+        else:
+            self.statusBar().showMessage("The new-run wizard is not available; use  studio train CONFIG.", 8000)
 
     def show_page(self, name: str) -> None:
-        """Switch to a page by name ('runs' or 'adapters')."""
+        """Switch to a page by name (one of self.pages)."""
         if name not in self.pages:
             raise ValueError(f"unknown page {name!r}; expected one of {', '.join(self.pages)}")
         self.nav.setCurrentRow(list(self.pages).index(name))
@@ -96,3 +163,9 @@ class MainWindow(QMainWindow):
     def show_about(self) -> None:
         """The About box."""
         QMessageBox.about(self, "About Fine-tuning Studio", about_text(self._home))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember the layout (when given settings) as the window closes."""
+        if self._settings is not None:
+            save_layout(self, self.pages, self.current_page, self._settings)
+        super().closeEvent(event)
