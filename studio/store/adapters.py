@@ -22,6 +22,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     """Turn the JSON columns of an adapters row back into Python objects."""
     row["metrics"] = json.loads(row["metrics"]) if row["metrics"] else {}
     row["tags"] = json.loads(row["tags"]) if row["tags"] else []
+    row["settings"] = json.loads(row["settings"]) if row.get("settings") else {}
     return row
 
 
@@ -41,6 +42,10 @@ def register_adapter(
     notes: str | None = None,
     tags: list[str] | None = None,
     created_at: float | None = None,
+    source: str | None = None,
+    dataset: str | None = None,
+    settings: dict[str, Any] | None = None,
+    imported_at: float | None = None,
 ) -> int:
     """Record a saved adapter and return its id; ValueError if the name is taken."""
     row = {
@@ -57,6 +62,10 @@ def register_adapter(
         "created_at": now() if created_at is None else created_at,
         "notes": notes,
         "tags": json.dumps(list(tags or [])),
+        "source": source or ("trained" if run_id is not None else None),
+        "dataset": dataset,
+        "settings": json.dumps(settings) if settings else None,
+        "imported_at": imported_at,
     }
     with transaction(db):
         # Checked under the write lock, so the message names the adapter instead
@@ -98,3 +107,40 @@ def unique_adapter_name(db: sqlite_utils.Database, wanted: str) -> str:
     while _exists(db, f"{wanted}-{suffix}"):
         suffix += 1
     return f"{wanted}-{suffix}"
+
+
+# Columns update_adapter may change; name and path change together through rename_adapter.
+EDITABLE = ("notes", "tags", "metrics", "settings", "dataset", "source", "size_bytes")
+
+
+def update_adapter(db: sqlite_utils.Database, name: str, **fields: Any) -> None:
+    """Change editable columns of one adapter (notes, tags, ...); AdapterNotFound if absent."""
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise ValueError(f"adapter columns that cannot be edited: {', '.join(unknown)}")
+    values = {k: json.dumps(v) if k in ("tags", "metrics", "settings") and v is not None else v
+              for k, v in fields.items()}
+    with transaction(db):
+        if not _exists(db, name):
+            raise AdapterNotFound(name)
+        if values:
+            sets = ", ".join(f"{k} = ?" for k in values)
+            db.execute(f"UPDATE adapters SET {sets} WHERE name = ?", [*values.values(), name])
+
+
+def rename_adapter(db: sqlite_utils.Database, old: str, new: str, path: str | Path) -> None:
+    """Give an adapter a new name and folder path; ValueError if the new name is taken."""
+    with transaction(db):
+        if not _exists(db, old):
+            raise AdapterNotFound(old)
+        if _exists(db, new):
+            raise ValueError(f"an adapter named {new!r} already exists")
+        db.execute("UPDATE adapters SET name = ?, path = ? WHERE name = ?", [new, str(path), old])
+
+
+def delete_adapter(db: sqlite_utils.Database, name: str) -> None:
+    """Remove one adapter's row (its files are the library's business); AdapterNotFound if absent."""
+    with transaction(db):
+        if not _exists(db, name):
+            raise AdapterNotFound(name)
+        db.execute("DELETE FROM adapters WHERE name = ?", [name])

@@ -1,0 +1,141 @@
+"""Export an adapter: merged into its base as a plain transformers model, or the adapter folder alone.
+
+Both arrive atomically (bundle.staged_output) with a README model card and a sha256 manifest, and
+report progress as (stage, fraction) for the GUI. torch is imported inside the functions: this runs
+in `studio export` (a child process), never in the GUI.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+from studio.library.bundle import CARD, MANIFEST, model_card, staged_output, write_manifest
+from studio.library.inspect import MERGEABLE, AdapterInfo, describe
+from studio.library.library import PENDING, copy_tokenizer
+from studio.library.validate import locate_base
+
+Progress = Callable[[str, float], None]
+DTYPES = ("bf16", "fp16", "fp32")
+# Why each non-mergeable method cannot be folded into the base's weights.
+WHY_NOT = {
+    "prefix": "prefix tuning adds learned key/value vectors to every attention layer; they are extra "
+              "inputs to attention, not a change of any weight",
+    "prompt": "prompt tuning prepends learned vectors to the input embeddings; they are extra inputs, "
+              "not a change of any weight",
+    "houlsby": "bottleneck adapters add new layers (down-projection, non-linearity, up-projection); a "
+               "non-linear block cannot be folded into the existing linear weights",
+    "pfeiffer": "bottleneck adapters add new layers (down-projection, non-linearity, up-projection); a "
+                "non-linear block cannot be folded into the existing linear weights",
+    "compacter": "Compacter adds new PHM adapter layers with a non-linearity between them; they cannot "
+                 "be folded into the existing linear weights",
+}
+
+
+class NotMergeable(ValueError):
+    """The adapter's method cannot be merged into its base (the message says why and what to do)."""
+
+
+def why_not_mergeable(method: str | None, name: str) -> str:
+    """The refusal text for a merged export of a non-mergeable adapter."""
+    reason = WHY_NOT.get(str(method), f"the {method} method has no merge into the base weights")
+    return (f"{name}: a {method} adapter cannot be merged: {reason}. Export the adapter alone instead "
+            f"(`studio export {name} --adapter-only OUT`); it loads on top of the base model.")
+
+
+def _noop(stage: str, fraction: float) -> None:
+    """The default progress callback: reports nothing."""
+
+
+def export_merged(adapter_dir: str | Path, out: str | Path, *, dtype: str = "bf16",
+                  max_shard_size: str | int = "2GB", base: str | None = None,
+                  progress: Progress | None = None) -> Path:
+    """Merge the adapter into its base and save a plain transformers model folder at `out`."""
+    import torch
+
+    report = progress or _noop
+    adapter_dir = Path(adapter_dir)
+    info = describe(adapter_dir)
+    if info.method not in MERGEABLE:
+        raise NotMergeable(why_not_mergeable(info.method, adapter_dir.name))
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[dtype]
+    with staged_output(out) as tmp:
+        model, base_dir = merged_model(adapter_dir, info, torch_dtype, base, report)
+        report("saving weights", 0.55)
+        model.save_pretrained(tmp, max_shard_size=max_shard_size)
+        report("copying tokenizer", 0.8)
+        tokenizer_from = adapter_dir if list(adapter_dir.glob("tokenizer*")) else base_dir
+        if tokenizer_from is not None:
+            copy_tokenizer(tokenizer_from, tmp)
+        if base_dir is not None and (base_dir / "generation_config.json").is_file() \
+                and not (tmp / "generation_config.json").exists():
+            shutil.copy2(base_dir / "generation_config.json", tmp / "generation_config.json")
+        finish(tmp, out, info, merged=True, dtype=dtype, library="transformers", report=report)
+    report("done", 1.0)
+    return Path(out)
+
+
+def merged_model(adapter_dir: Path, info: AdapterInfo, torch_dtype: Any, base: str | None,
+                 report: Progress) -> tuple[Any, Path | None]:
+    """(the plain merged model in torch_dtype, the base folder) — loaded as load_with_adapter does.
+
+    QLoRA merges into the base loaded in torch_dtype (16/32-bit), never into 4-bit weights: its
+    adapter is plain LoRA, so the LoRA merge applies once the base is loaded unquantized."""
+    import warnings
+
+    import transformers
+
+    from studio import methods
+    from studio.core.models import ensure_pad_token_id, load_model, load_tokenizer
+    from studio.methods.saving import load_method_weights
+
+    transformers.utils.logging.disable_progress_bar()  # stderr carries our progress lines only
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    labels = list(info.id2label.values()) if info.id2label else None
+    report("loading base", 0.05)
+    if info.method == "full":  # full fine-tuning saved a whole model
+        base_dir = None
+        model = load_model(str(adapter_dir), info.task, label_names=labels, dtype=torch_dtype)
+    else:
+        base_dir = locate_base(base or info.base_ref, None if base else info.base_path)
+        model = load_model(str(base_dir), info.task, label_names=labels, dtype=torch_dtype)
+        report("applying adapter", 0.3)
+        model = load_method_weights(model, adapter_dir)
+    tokenizer = load_tokenizer(str(adapter_dir if list(adapter_dir.glob("tokenizer*")) else base_dir))
+    ensure_pad_token_id(model, tokenizer)  # a classifier pools on the last non-pad token
+    report("merging", 0.45)
+    merge = methods.get("lora" if info.method == "qlora" else str(info.method)).merge
+    model = merge(model).to(torch_dtype)
+    model.eval()
+    return model, base_dir
+
+
+def export_adapter_only(adapter_dir: str | Path, out: str | Path, *, progress: Progress | None = None) -> Path:
+    """Copy the adapter folder (any method) with a model card and a manifest, atomically."""
+    report = progress or _noop
+    adapter_dir = Path(adapter_dir)
+    info = describe(adapter_dir)
+    with staged_output(out) as tmp:
+        report("copying adapter", 0.1)
+        for f in sorted(adapter_dir.iterdir()):
+            if f.name in (PENDING, MANIFEST, CARD):
+                continue
+            (shutil.copytree if f.is_dir() else shutil.copy2)(f, tmp / f.name)
+        library = "peft" if info.kind == "peft" else "transformers" if info.kind == "full-model" else "fine-tuning-studio"
+        finish(tmp, out, info, merged=False, dtype=None, library=library, report=report)
+    report("done", 1.0)
+    return Path(out)
+
+
+def finish(tmp: Path, out: str | Path, info: AdapterInfo, *, merged: bool, dtype: str | None,
+           library: str, report: Progress) -> None:
+    """Write the README model card, then the manifest of every file (the card included)."""
+    report("writing model card", 0.9)
+    meta = dict(info.studio_meta or {"method": info.method, "task": info.task, "base_model": info.base_ref})
+    files = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()) + [CARD, MANIFEST]
+    (tmp / CARD).write_text(model_card(Path(out).name, meta, merged=merged, dtype=dtype, library=library,
+                                       files=files), encoding="utf-8")
+    report("writing manifest", 0.95)
+    write_manifest(tmp)
