@@ -1,5 +1,5 @@
 """The `studio` subcommands, one module per area; each module's register(sub) adds its parsers and
 sets `run` (the handler: run(args, home, db) -> exit code) and `needs_db` (default True)."""
-from studio.commands import adapters, gui, methods, runs
+from studio.commands import adapters, compare, data, export, gui, methods, models, runs
 
-MODULES = [gui, runs, methods, adapters]
+MODULES = [gui, runs, methods, adapters, data, models, export, compare]

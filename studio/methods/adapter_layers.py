@@ -188,3 +188,30 @@ def train_block_norms(model: Any) -> list[str]:
                     p.requires_grad_(True)
                     names.append(f"{blocks_name}.{i}.{mod_name}.{p_name}")
     return names
+
+
+def detach_adapters(model: Any, owners: list[nn.Module] | None = None) -> list[tuple[nn.Module, str, nn.Module]]:
+    """Undo insert/add_shared_rule: take out every adapter module, its forward hook and the shared rule.
+
+    The model is left as the base was before the method was applied (the comparer swaps adapters
+    this way without reloading the base); returns (owner, name, module) for reattach_adapters.
+    `owners`: the modules that hold them, when known (walking a big model's modules takes ms)."""
+    detached = []
+    for module in list(model.modules()) if owners is None else owners:
+        for name in (ADAPTER, SHARED_RULE):
+            if name in module._modules:
+                detached.append((module, name, module._modules.pop(name)))
+        keys = [k for k, fn in module._forward_hooks.items() if fn is _apply_adapter]
+        for key in keys:  # the handle's id also keys these side tables
+            for hooks in (module._forward_hooks, module._forward_hooks_with_kwargs,
+                          module._forward_hooks_always_called):
+                hooks.pop(key, None)
+    return detached
+
+
+def reattach_adapters(detached: list[tuple[nn.Module, str, nn.Module]]) -> None:
+    """Put back what detach_adapters took out: the same modules, so the same trained weights."""
+    for owner, name, module in detached:
+        owner.add_module(name, module)
+        if name == ADAPTER:
+            owner.register_forward_hook(_apply_adapter)
