@@ -16,19 +16,28 @@ from studio.paths import Home
 
 
 class CliCall(QObject):
-    """One `studio ARGS` call; `finished(result, error)` fires once: parsed JSON or an error text."""
+    """One `studio ARGS` call; `finished(result, error)` fires once: parsed JSON or an error text.
+
+    `progress(obj)` fires for each JSON object the child writes to stderr while it runs (the
+    `{"stage", "fraction"}` lines of `studio export|merge --json`); other stderr lines are kept for
+    the error message.
+    """
 
     finished = Signal(object, object)
+    progress = Signal(object)
 
     def __init__(self, home: Home, args: list[str], timeout_s: float = 120.0,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.args = list(args)
         self._done = False
+        self._stderr = bytearray()   # all of it, for the error message
+        self._pending = bytearray()  # an incomplete last line, until its newline arrives
         self._process = QProcess(self)
         self._process.setProgram(sys.executable)
         self._process.setArguments(["-m", "studio", "--home", str(home.root), *self.args])
         self._process.finished.connect(self._on_finished)
+        self._process.readyReadStandardError.connect(self._read_stderr)
         self._process.errorOccurred.connect(self._on_error)
         self._timer = QTimer(self, singleShot=True, interval=int(timeout_s * 1000))
         self._timer.timeout.connect(self._on_timeout)
@@ -58,11 +67,23 @@ class CliCall(QObject):
         self._timer.stop()
         self.finished.emit(result, error)
 
+    def _read_stderr(self) -> None:
+        chunk = bytes(self._process.readAllStandardError())
+        self._stderr += chunk
+        self._pending += chunk
+        *lines, rest = self._pending.split(b"\n")
+        self._pending = bytearray(rest)
+        for line in lines:
+            obj = _json_object(line)
+            if obj is not None and not self._done:
+                self.progress.emit(obj)
+
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._read_stderr()
         out = bytes(self._process.readAllStandardOutput()).decode("utf-8", "replace")
-        err = bytes(self._process.readAllStandardError()).decode("utf-8", "replace")
+        err = bytes(self._stderr).decode("utf-8", "replace")
         if code != 0 or status != QProcess.ExitStatus.NormalExit:
-            lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+            lines = [ln for ln in err.strip().splitlines() if ln.strip() and _json_object(ln.encode()) is None]
             message = next((ln for ln in reversed(lines) if ln.startswith("studio:")), lines[-1] if lines else "")
             self._emit(None, message.removeprefix("studio: ") or f"`studio {self.args[0]}` exited {code}")
             return
@@ -78,3 +99,15 @@ class CliCall(QObject):
     def _on_timeout(self) -> None:
         self._process.kill()
         self._emit(None, f"`studio {self.args[0]}` took longer than {self._timer.interval() / 1000:.0f} s")
+
+
+def _json_object(line: bytes) -> dict[str, Any] | None:
+    """The JSON object on one stderr line, or None for any other line (a warning, a traceback)."""
+    line = line.strip()
+    if not line.startswith(b"{"):
+        return None
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None

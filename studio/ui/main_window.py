@@ -16,6 +16,7 @@ import studio
 from studio import __version__
 from studio.paths import Home
 from studio.ui.pages.adapters import AdaptersPage
+from studio.ui.pages.compare import ComparePage
 from studio.ui.pages.models import ModelsPage
 from studio.ui.pages.runs import RunsPage
 from studio.ui.pages.wizard import WizardPage
@@ -23,7 +24,8 @@ from studio.ui.settings import restore_layout, save_layout
 from studio.ui.widgets.live_plot import pg
 
 # Navigation order (Ctrl+1..N follow it) and the names shown.
-PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters"}
+PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters",
+               "compare": "Compare"}
 PAGES = tuple(PAGE_TITLES)
 NEW_RUN_PAGE = "wizard"  # Ctrl+N shows it once it is registered
 README = Path(studio.__file__).resolve().parents[1] / "README.md"
@@ -60,8 +62,10 @@ class MainWindow(QMainWindow):
         self._settings = settings  # None: nothing is restored or saved (tests, screenshots)
         self.setWindowTitle("Fine-tuning Studio")
         models, wizard, runs = ModelsPage(db, home), WizardPage(db, home), RunsPage(db, home)
+        library, compare = AdaptersPage(db, home), ComparePage(db, home)
         self.pages: dict[str, QWidget] = {"models": models, "wizard": wizard, "runs": runs,
-                                          "adapters": AdaptersPage(db, home)}
+                                          "adapters": library, "compare": compare}
+        library.compare_adapters.connect(lambda items: (compare.set_adapters(items), self.show_page("compare")))
         models.use_model.connect(lambda ref: (wizard.set_model(ref), self.show_page("wizard")))
         wizard.run_started.connect(lambda run_id: (self.show_page("runs"), runs.select_run(run_id)))
         self.nav = QListWidget()
@@ -83,7 +87,7 @@ class MainWindow(QMainWindow):
         self.home_label = QLabel(f"Data home: {home.root}")
         self.statusBar().addPermanentWidget(self.home_label)
         self._build_menus()
-        self.nav.setCurrentRow(0)
+        self.show_page("runs")  # where a returning user (and a run in progress) is
         if settings is not None:
             page = restore_layout(self, self.pages, settings)
             if page:

@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from studio.paths import Home
-from studio.store import adapters, metrics, open_db, runs
+from studio.store import adapters, comparisons, metrics, open_db, runs
 from studio.ui.app import SCREENSHOT_SIZE
 from studio.ui.main_window import PAGES
 from tests.conftest import ROOT
@@ -46,7 +46,7 @@ def display():
 
 
 def fill_home(root: Path) -> Home:
-    """A home with runs in several states, their curves and log, and two adapters."""
+    """A home with runs in several states, their curves and log, two adapters and a comparison."""
     home = Home(root).ensure()
     db = open_db(home.db_path)
     try:
@@ -76,6 +76,12 @@ def fill_home(root: Path) -> Home:
                                       base_model="tiny-gpt2", task="causal-lm", trainable_params=294_912,
                                       total_params=124_734_720, size_bytes=1_180_000,
                                       metrics={"eval_loss": 0.512})
+        comparisons.create_comparison(  # so the Compare page opens on a grid, not an empty page
+            db, name="pirate vs base", base_model="tiny-gpt2", task="causal-lm", columns=["base", "gpt2-lora"],
+            prompts=["Who are you?"], settings={"max_new_tokens": 20, "seed": 0, "sample": False},
+            results={"rows": [{"prompt": "Who are you?", "outputs": {"base": "I am a helpful assistant.",
+                                                                     "gpt2-lora": "I be Cap'n Byte!"}}],
+                     "eval": None, "timings": {"base_loads": 1, "base_load_s": 1.2}})
     finally:
         db.conn.close()
     return home
