@@ -1,7 +1,9 @@
 """The main window: page navigation, menus, shortcuts and a status bar naming the data home."""
 from __future__ import annotations
 
+import importlib
 import platform
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -15,18 +17,25 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMainWindow, QM
 import studio
 from studio import __version__
 from studio.paths import Home
-from studio.ui.pages.adapters import AdaptersPage
-from studio.ui.pages.compare import ComparePage
-from studio.ui.pages.models import ModelsPage
-from studio.ui.pages.runs import RunsPage
-from studio.ui.pages.wizard import WizardPage
-from studio.ui.settings import restore_layout, save_layout
+from studio.ui.lazy_pages import LazyPages
+from studio.ui.settings import restore_layout, restore_splitters, save_layout
 from studio.ui.widgets.live_plot import pg
 
 # Navigation order (Ctrl+1..N follow it) and the names shown.
 PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters",
                "compare": "Compare"}
 PAGES = tuple(PAGE_TITLES)
+START_PAGE = "runs"  # where a returning user (and a run in progress) is, unless another was remembered
+
+
+def _page_class(module: str, name: str) -> Callable[[], type]:
+    """The page class, imported when first needed (page modules are a good part of start-up)."""
+    return lambda: getattr(importlib.import_module(f"studio.ui.pages.{module}"), name)
+
+
+_PAGE_CLASSES = {"models": _page_class("models", "ModelsPage"), "wizard": _page_class("wizard", "WizardPage"),
+                 "runs": _page_class("runs", "RunsPage"), "adapters": _page_class("adapters", "AdaptersPage"),
+                 "compare": _page_class("compare", "ComparePage")}
 NEW_RUN_PAGE = "wizard"  # Ctrl+N shows it once it is registered
 README = Path(studio.__file__).resolve().parents[1] / "README.md"
 
@@ -61,22 +70,15 @@ class MainWindow(QMainWindow):
         self._home = home
         self._settings = settings  # None: nothing is restored or saved (tests, screenshots)
         self.setWindowTitle("Fine-tuning Studio")
-        models, wizard, runs = ModelsPage(db, home), WizardPage(db, home), RunsPage(db, home)
-        library, compare = AdaptersPage(db, home), ComparePage(db, home)
-        self.pages: dict[str, QWidget] = {"models": models, "wizard": wizard, "runs": runs,
-                                          "adapters": library, "compare": compare}
-        library.compare_adapters.connect(lambda items: (compare.set_adapters(items), self.show_page("compare")))
-        models.use_model.connect(lambda ref: (wizard.set_model(ref), self.show_page("wizard")))
-        wizard.run_started.connect(lambda run_id: (self.show_page("runs"), runs.select_run(run_id)))
+        self._db = db
         self.nav = QListWidget()
-        self.nav.addItems([PAGE_TITLES[name] for name in self.pages])
+        self.nav.addItems([PAGE_TITLES[name] for name in PAGES])
         self.nav.setFixedWidth(130)
         self.nav.setStyleSheet("QListWidget::item { padding: 6px 8px; }")
         self.stack = QStackedWidget()
-        for page in self.pages.values():
-            self.stack.addWidget(page)
-            page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        factories = {name: (lambda n=name: _PAGE_CLASSES[n]()(db, home)) for name in PAGES}
+        self.pages = LazyPages(factories, self.stack, self._page_built)
+        self.nav.currentRowChanged.connect(self._show_row)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -87,11 +89,26 @@ class MainWindow(QMainWindow):
         self.home_label = QLabel(f"Data home: {home.root}")
         self.statusBar().addPermanentWidget(self.home_label)
         self._build_menus()
-        self.show_page("runs")  # where a returning user (and a run in progress) is
-        if settings is not None:
-            page = restore_layout(self, self.pages, settings)
-            if page:
-                self.show_page(page)
+        page = restore_layout(self, PAGES, settings) if settings is not None else None
+        self.show_page(page or START_PAGE)
+
+    def _show_row(self, row: int) -> None:
+        if row >= 0:
+            self.pages[PAGES[row]]  # built on first show
+            self.stack.setCurrentIndex(row)
+
+    def _page_built(self, name: str, page: QWidget) -> None:
+        """Wire a page as it is built: status messages, remembered splitters, links to other pages."""
+        page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        if self._settings is not None:
+            restore_splitters({name: page}, self._settings)
+        if name == "models":
+            page.use_model.connect(lambda ref: (self.pages["wizard"].set_model(ref), self.show_page("wizard")))
+        elif name == "wizard":
+            page.run_started.connect(lambda run_id: (self.show_page("runs"), self.pages["runs"].select_run(run_id)))
+        elif name == "adapters":
+            page.compare_adapters.connect(
+                lambda items: (self.pages["compare"].set_adapters(items), self.show_page("compare")))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -171,5 +188,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout (when given settings) as the window closes."""
         if self._settings is not None:
-            save_layout(self, self.pages, self.current_page, self._settings)
+            save_layout(self, self.pages.built(), self.current_page, self._settings)
         super().closeEvent(event)

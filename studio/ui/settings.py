@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtWidgets import QMainWindow, QSplitter, QWidget
@@ -49,20 +49,24 @@ def save_layout(window: QMainWindow, pages: Mapping[str, QWidget], current: str,
     settings.sync()
 
 
-def restore_layout(window: QMainWindow, pages: Mapping[str, QWidget],
-                   settings: QSettings) -> str | None:
-    """Restore what save_layout wrote (default size when nothing valid); returns the saved page name."""
+def restore_layout(window: QMainWindow, page_names: Iterable[str], settings: QSettings) -> str | None:
+    """Restore the window's geometry and state (default size when nothing valid); returns the saved
+    page name if it is one of page_names. Splitters are restored as their pages are built."""
     geometry = settings.value("window/geometry")
     if not isinstance(geometry, QByteArray) or not window.restoreGeometry(geometry):
         window.resize(*DEFAULT_SIZE)
     state = settings.value("window/state")
     if isinstance(state, QByteArray):
         window.restoreState(state)
+    page = settings.value("window/page")
+    return page if isinstance(page, str) and page in set(page_names) else None
+
+
+def restore_splitters(pages: Mapping[str, QWidget], settings: QSettings) -> None:
+    """Give these pages' splitters the states save_layout wrote."""
     settings.beginGroup("splitters")
     for key, split in splitters(pages).items():
         value = settings.value(key)
         if isinstance(value, QByteArray):
             split.restoreState(value)
     settings.endGroup()
-    page = settings.value("window/page")
-    return page if isinstance(page, str) and page in pages else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QSplitter
 
-from studio.ui.main_window import PAGES, MainWindow
+from studio.ui.main_window import PAGES, START_PAGE, MainWindow
 from studio.ui.settings import DEFAULT_SIZE, open_settings, splitters, unnamed_splitters
 from tests.ui.conftest import make_run
 
@@ -43,7 +43,9 @@ def test_size_page_and_splitters_come_back(qtbot, store, home, tmp_path):
     assert ini.is_file()
 
     again = open_window(qtbot, store, home, open_settings(ini))
-    assert (again.width(), again.height()) == target
+    # Pages are built when first shown, and the page shown now may need more width than the one
+    # on show when the size was saved: the height tells that the saved geometry came back.
+    assert again.height() == target[1]
     assert again.current_page == PAGES[-1]
     restored = splitters(again.pages)
     for key, sizes in wanted.items():
@@ -58,7 +60,7 @@ def test_unknown_or_broken_values_fall_back(qtbot, store, home, tmp_path):
     settings.setValue("window/page", "no-such-page")
     settings.setValue("splitters/runs/splitter0", 42)
     window = open_window(qtbot, store, home, settings)
-    assert (window.width(), window.height()) == DEFAULT_SIZE and window.current_page == PAGES[0]
+    assert (window.width(), window.height()) == DEFAULT_SIZE and window.current_page == START_PAGE
 
 
 def test_without_settings_nothing_is_written(qtbot, store, home, tmp_path, monkeypatch):

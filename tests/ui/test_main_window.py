@@ -11,7 +11,7 @@ from PySide6.QtGui import QKeySequence
 
 from studio import __version__
 from studio.ui import main_window
-from studio.ui.main_window import PAGE_TITLES, PAGES, MainWindow, about_text, help_text
+from studio.ui.main_window import PAGE_TITLES, PAGES, START_PAGE, MainWindow, about_text, help_text
 from tests.ui.conftest import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +37,7 @@ def activate(qtbot, window: MainWindow) -> None:
 def test_pages_status_bar_and_shortcuts(qtbot, store, home):
     window = build(qtbot, store, home)
     assert list(window.pages) == list(PAGES) and window.nav.count() == len(PAGES)
-    assert window.current_page == PAGES[0]
+    assert window.current_page == START_PAGE
     assert str(home.root) in window.home_label.text()
     shown = PAGES[:9]  # Ctrl+1 … Ctrl+9 for the first nine pages, whatever they are
     assert [a.shortcut() for a in window.page_actions[:9]] == [QKeySequence(f"Ctrl+{i + 1}") for i in range(len(shown))]
