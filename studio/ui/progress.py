@@ -79,4 +79,5 @@ def format_metric(value: float | None) -> str:
     """A loss or accuracy for a table cell."""
     if value is None:
         return ""
-    return f"{value:.4g}"
+    # Four significant digits, trailing zeros kept: a loss of exactly 1 reads 1.000, not 1.
+    return f"{value:#.4g}".rstrip(".")
