@@ -98,28 +98,13 @@ def _rate(args, db, store) -> int:
 
 
 def read_prompts(path: str) -> list[str]:
-    """Prompts from a file: one per non-empty line, or .jsonl objects with "prompt" (or "instruction")."""
-    file = Path(path)
-    if not file.is_file():
-        raise ValueError(f"--prompts {path}: no such file")
-    prompts = []
-    for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        if file.suffix.lower() != ".jsonl":
-            prompts.append(line.rstrip())
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{n}: invalid JSON ({e.msg})") from None
-        text = row.get("prompt", row.get("instruction")) if isinstance(row, dict) else None
-        if not isinstance(text, str):
-            raise ValueError(f"{path}:{n}: expected an object with a \"prompt\" string")
-        prompts.append(text)
-    if not prompts:
-        raise ValueError(f"--prompts {path}: no prompts in the file")
-    return prompts
+    """The --prompts file's prompts (errors name the option, the file and the line)."""
+    from studio.core.prompt_file import read_prompts as read
+
+    try:
+        return read(path)
+    except ValueError as e:
+        raise ValueError(f"--prompts {e}") from None
 
 
 def resolve_adapters(db, refs: list[str]) -> list[tuple[str, str]]:

@@ -12,34 +12,19 @@ from typing import Any, Callable
 
 from studio.library.bundle import CARD, MANIFEST, model_card, staged_output, write_manifest
 from studio.library.inspect import MERGEABLE, AdapterInfo, describe
+from studio.library.inspect import merge_refusal
 from studio.library.library import PENDING, copy_tokenizer
 from studio.library.validate import locate_base
 
 Progress = Callable[[str, float], None]
 DTYPES = ("bf16", "fp16", "fp32")
-# Why each non-mergeable method cannot be folded into the base's weights.
-WHY_NOT = {
-    "prefix": "prefix tuning adds learned key/value vectors to every attention layer; they are extra "
-              "inputs to attention, not a change of any weight",
-    "prompt": "prompt tuning prepends learned vectors to the input embeddings; they are extra inputs, "
-              "not a change of any weight",
-    "houlsby": "bottleneck adapters add new layers (down-projection, non-linearity, up-projection); a "
-               "non-linear block cannot be folded into the existing linear weights",
-    "pfeiffer": "bottleneck adapters add new layers (down-projection, non-linearity, up-projection); a "
-                "non-linear block cannot be folded into the existing linear weights",
-    "compacter": "Compacter adds new PHM adapter layers with a non-linearity between them; they cannot "
-                 "be folded into the existing linear weights",
-}
-
-
 class NotMergeable(ValueError):
     """The adapter's method cannot be merged into its base (the message says why and what to do)."""
 
 
 def why_not_mergeable(method: str | None, name: str) -> str:
     """The refusal text for a merged export of a non-mergeable adapter."""
-    reason = WHY_NOT.get(str(method), f"the {method} method has no merge into the base weights")
-    return (f"{name}: a {method} adapter cannot be merged: {reason}. Export the adapter alone instead "
+    return (f"{name}: a {method} adapter cannot be merged: {merge_refusal(method)}. Export the adapter alone instead "
             f"(`studio export {name} --adapter-only OUT`); it loads on top of the base model.")
 
 

@@ -207,3 +207,23 @@ def settings_text(method: str | None, settings: dict[str, Any]) -> str:
     if targets:
         parts.append(", ".join(targets) if isinstance(targets, list) else str(targets))
     return " · ".join(parts)
+
+
+# Why each non-mergeable method cannot be folded into the base's weights (CLI and window share it).
+WHY_NOT = {
+    "prefix": "prefix tuning adds learned key/value vectors to every attention layer; they are extra "
+              "inputs to attention, not a change of any weight",
+    "prompt": "prompt tuning prepends learned vectors to the input embeddings; they are extra inputs, "
+              "not a change of any weight",
+    "houlsby": "bottleneck adapters add new layers (down-projection, non-linearity, up-projection); a "
+               "non-linear block cannot be folded into the existing linear weights",
+    "pfeiffer": "bottleneck adapters add new layers (down-projection, non-linearity, up-projection); a "
+                "non-linear block cannot be folded into the existing linear weights",
+    "compacter": "Compacter adds new PHM adapter layers with a non-linearity between them; they cannot "
+                 "be folded into the existing linear weights",
+}
+
+
+def merge_refusal(method: str | None) -> str:
+    """Why an adapter of this method cannot be merged into its base."""
+    return WHY_NOT.get(str(method), f"the {method} method has no merge into the base weights")

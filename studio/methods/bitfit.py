@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from studio.methods.layers import block_list, freeze, train_classifier_head
+from studio.methods.layers import block_list, freeze, merged_in_place, train_classifier_head
 from studio.methods.registry import Method, register
 
 
@@ -37,12 +37,6 @@ def apply(model: Any, opts: BitFitOptions, task: str) -> Any:
     return model
 
 
-def merge(model: Any) -> Any:
-    """BitFit changes the base's own biases in place: the trained model is already merged."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
 
 METHOD = register(Method(
     name="bitfit",
@@ -50,7 +44,7 @@ METHOD = register(Method(
     options=BitFitOptions,
     apply=apply,
     mergeable=True,
-    merge=merge,
+    merge=merged_in_place,
     description=(
         "BitFit trains only the bias terms of the model (query/key/value, output, feed-forward and "
         "layer-norm biases) plus the task head. Trainable parameters: the number of bias elements, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from studio.methods.layers import merged_in_place
 from studio.methods.registry import Method, register
 
 
@@ -19,12 +20,6 @@ def apply(model: Any, opts: FullOptions, task: str) -> Any:
     return model
 
 
-def merge(model: Any) -> Any:
-    """Nothing to merge: the trained model is the result."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
 
 METHOD = register(Method(
     name="full",
@@ -32,7 +27,7 @@ METHOD = register(Method(
     options=FullOptions,
     apply=apply,
     mergeable=True,
-    merge=merge,
+    merge=merged_in_place,
     description=(
         "Full fine-tuning updates every weight. Trainable parameters: all of them; memory needed "
         "is about 16 bytes per parameter for weights, gradients and Adam state. The saved result is "

@@ -60,6 +60,14 @@ def freeze(model: Any) -> None:
         p.requires_grad_(False)
 
 
+def merged_in_place(model: Any) -> Any:
+    """Merge for methods that train the base's own tensors (full, BitFit, top-K): the trained model
+    already is the plain model, so only the training flags are cleared."""
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
 def layer_groups(model: Any, only_trainable: bool = True) -> list[tuple[str, list[str]]]:
     """ULMFiT layer groups, bottom to top: embeddings, block 0..L-1, head; empty groups dropped.
 

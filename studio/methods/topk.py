@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.config import opt
-from studio.methods.layers import block_list, block_of, freeze, train_classifier_head
+from studio.methods.layers import block_list, block_of, freeze, merged_in_place, train_classifier_head
 from studio.methods.registry import Method, register
 
 
@@ -39,12 +39,6 @@ def apply(model: Any, opts: TopKOptions, task: str) -> Any:
     return model
 
 
-def merge(model: Any) -> Any:
-    """Top-K trains the base's own weights: the trained model is already a plain model."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
 
 METHOD = register(Method(
     name="top_k",
@@ -52,7 +46,7 @@ METHOD = register(Method(
     options=TopKOptions,
     apply=apply,
     mergeable=True,
-    merge=merge,
+    merge=merged_in_place,
     description=(
         "Top-K freezes the embeddings and all but the top K transformer blocks, and trains those K "
         "blocks plus what sits above them (final norm, pooler, task head); gradients stop below "

@@ -12,35 +12,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from studio.core import prompt_file
 from studio.store.comparisons import BASE
 from studio.ui.widgets.error_dialog import show_error
 
 REF_ROLE = Qt.ItemDataRole.UserRole + 1
-MAX_PROMPT_FILE = 5_000_000  # bytes; a prompts file is typed by hand or exported, never this big
 DECODING = ("Greedy", "Sampling")
 
 
 def read_prompts(path: str | Path) -> list[str]:
-    """Prompts from a file: one per non-empty line, or .jsonl objects with "prompt" (or "instruction")."""
-    file = Path(path)
-    if file.stat().st_size > MAX_PROMPT_FILE:
-        raise ValueError(f"{file}: larger than {MAX_PROMPT_FILE // 1_000_000} MB; not a prompts file")
-    prompts = []
-    for n, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        if file.suffix.lower() != ".jsonl":
-            prompts.append(line.rstrip())
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{file}:{n}: invalid JSON ({e.msg})") from None
-        text = row.get("prompt", row.get("instruction")) if isinstance(row, dict) else None
-        if not isinstance(text, str):
-            raise ValueError(f"{file}:{n}: expected an object with a \"prompt\" string")
-        prompts.append(" ".join(text.split()))  # one prompt per line in the editor
-    return prompts
+    """A prompts file's prompts, one per editor line (whitespace inside a prompt folded)."""
+    return [" ".join(text.split()) for text in prompt_file.read_prompts(path)]
 
 
 def folder_base(folder: str | Path) -> str | None:

@@ -10,28 +10,12 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
-from studio.library.inspect import MERGEABLE
+from studio.library.inspect import MERGEABLE, merge_refusal
 from studio.paths import Home
 from studio.ui.widgets.adapter_progress import CliProgress
 from studio.ui.widgets.error_dialog import show_error
 
 DTYPES = ("bf16", "fp16", "fp32")
-# Why a method cannot be folded into the base weights. The same reasons as studio.library.export's
-# WHY_NOT, which the GUI cannot import (that module imports torch inside its functions).
-WHY_NOT = {
-    "prefix": "prefix tuning adds learned key/value vectors to every attention layer: extra inputs to "
-              "attention, not a change of any weight",
-    "prompt": "prompt tuning prepends learned vectors to the input embeddings: extra inputs, not a change "
-              "of any weight",
-    "houlsby": "bottleneck adapters add new layers with a non-linearity between them, which cannot be "
-               "folded into the existing linear weights",
-    "pfeiffer": "bottleneck adapters add new layers with a non-linearity between them, which cannot be "
-                "folded into the existing linear weights",
-    "compacter": "Compacter adds new PHM adapter layers with a non-linearity between them, which cannot be "
-                 "folded into the existing linear weights",
-}
-
-
 def mergeable(method: str | None) -> bool:
     """Whether an adapter of this method can be exported merged into its base."""
     return method in MERGEABLE
@@ -39,8 +23,7 @@ def mergeable(method: str | None) -> bool:
 
 def why_not_mergeable(method: str | None) -> str:
     """Why a method cannot be merged, and what to do instead."""
-    reason = WHY_NOT.get(str(method), f"the {method} method has no merge into the base weights")
-    return (f"A {method} adapter cannot be merged into its base: {reason}. Export the adapter alone "
+    return (f"A {method} adapter cannot be merged into its base: {merge_refusal(method)}. Export the adapter alone "
             "instead; it loads on top of the base model.")
 
 
