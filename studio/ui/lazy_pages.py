@@ -44,6 +44,10 @@ class LazyPages(Mapping[str, QWidget]):
     def __contains__(self, name: object) -> bool:
         return name in self._factories
 
+    def pending(self) -> list[str]:
+        """Pages not built yet, in navigation order."""
+        return [name for name in self._factories if name not in self._built]
+
     def built(self) -> dict[str, QWidget]:
         """The pages constructed so far (saving the layout must not build the others)."""
         return dict(self._built)

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import PySide6
-from PySide6.QtCore import QSettings, Qt, qVersion
+from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
                                QStackedWidget, QWidget)
 
-import studio
 from studio import __version__
 from studio.paths import Home
+from studio.resource_files import readme_path
 from studio.ui.lazy_pages import LazyPages
 from studio.ui.settings import restore_layout, restore_splitters, save_layout
 from studio.ui.widgets.live_plot import pg
@@ -25,6 +25,7 @@ from studio.ui.widgets.live_plot import pg
 PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters",
                "compare": "Compare"}
 PAGES = tuple(PAGE_TITLES)
+PREBUILD_DELAY_MS, PREBUILD_STEP_MS = 300, 20  # after the window is up; between two pages
 START_PAGE = "runs"  # where a returning user (and a run in progress) is, unless another was remembered
 
 
@@ -37,7 +38,7 @@ _PAGE_CLASSES = {"models": _page_class("models", "ModelsPage"), "wizard": _page_
                  "runs": _page_class("runs", "RunsPage"), "adapters": _page_class("adapters", "AdaptersPage"),
                  "compare": _page_class("compare", "ComparePage")}
 NEW_RUN_PAGE = "wizard"  # Ctrl+N shows it once it is registered
-README = Path(studio.__file__).resolve().parents[1] / "README.md"
+README = readme_path()
 
 
 def about_text(home: Home) -> str:
@@ -91,6 +92,23 @@ class MainWindow(QMainWindow):
         self._build_menus()
         page = restore_layout(self, PAGES, settings) if settings is not None else None
         self.show_page(page or START_PAGE)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(PREBUILD_DELAY_MS, self._prebuild_next)
+
+    def _prebuild_next(self, imported: bool = False) -> None:
+        """Build the pages not shown yet while the user is idle, one step per event-loop turn
+        (the page's module import, then its construction), so switching to them is instant later."""
+        pending = self.pages.pending()
+        if not pending or not self.isVisible():
+            return
+        if not imported:
+            _PAGE_CLASSES[pending[0]]()  # the import: a turn of its own
+            QTimer.singleShot(0, lambda: self._prebuild_next(imported=True))
+            return
+        self.pages[pending[0]]
+        QTimer.singleShot(PREBUILD_STEP_MS, self._prebuild_next)
 
     def _show_row(self, row: int) -> None:
         if row >= 0:
