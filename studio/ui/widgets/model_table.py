@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex,
+from PySide6.QtCore import (QModelIndex, QPersistentModelIndex,
                             QSortFilterProxyModel, Qt)
 from PySide6.QtGui import QColor
 
 from studio.modelinfo.facts import ModelFacts
 from studio.modelinfo.scan import ModelEntry
+from studio.ui.widgets.column_model import ColumnTableModel
 from studio.ui.progress import format_bytes, format_count
 
 COLUMNS = ("Name", "Architecture", "Parameters", "Dtype", "Layers", "Hidden", "Vocab", "Size", "Source")
@@ -52,8 +53,10 @@ def cell(entry: ModelEntry, col: str) -> tuple[str, Any]:
     return ("" if value is None else str(value)), value or 0
 
 
-class ModelsTableModel(QAbstractTableModel):
+class ModelsTableModel(ColumnTableModel):
     """Rows of ModelEntry: the local scan first, then the latest Hub results."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -89,17 +92,8 @@ class ModelsTableModel(QAbstractTableModel):
         """The row of a model ref."""
         return next((i for i, e in enumerate(self.entries) if e.ref == ref), None)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._local) + len(self._hub)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._local) + len(self._hub)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         entry = self.entry_at(index.row())

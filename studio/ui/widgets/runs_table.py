@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar,
                                QStyleOptionViewItem)
 
 from studio import jobs
+from studio.ui.widgets.column_model import ColumnTableModel
 from studio.ui.progress import format_metric
 
 COLUMNS = ("ID", "Name", "Status", "Model", "Method", "Progress", "Train loss", "Eval loss", "Accuracy")
@@ -28,8 +29,10 @@ def progress(run: dict[str, Any]) -> tuple[str, float | None]:
     return f"{step}/{max_steps}", min(1.0, step / max_steps)
 
 
-class RunsTableModel(QAbstractTableModel):
+class RunsTableModel(ColumnTableModel):
     """Runs newest first, each with its latest metric values."""
+
+    columns = COLUMNS
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -55,17 +58,8 @@ class RunsTableModel(QAbstractTableModel):
         """The row showing a run id."""
         return next((i for i, r in enumerate(self._runs) if r["id"] == run_id), None)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
-        return 0 if parent.isValid() else len(self._runs)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self._runs)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         run = self.run_at(index.row())
