@@ -6,8 +6,9 @@ from pathlib import Path
 
 from studio.config import RunConfig
 from studio.paths import Home
+from studio.resource_files import samples_dir
 
-SAMPLES = Path(__file__).parent / "resources" / "samples"
+SAMPLES = samples_dir()
 DEFAULT_STEPS = 30
 
 

