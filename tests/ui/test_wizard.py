@@ -249,3 +249,14 @@ def test_start_never_overwrites_another_config_silently(qtbot, home, monkeypatch
     review.start()
     qtbot.waitUntil(lambda: "file not found" in review.status.text(), timeout=5000)
     assert load_config(path).name == "mine" and fake_cli.calls == [["train", str(path), "--detach", "--json"]]
+
+
+def test_the_empty_model_step_prompts_without_the_error_colour(qtbot, store, home, tmp_path):
+    from studio.ui.pages.wizard import WizardPage
+
+    page = WizardPage(store, home)
+    qtbot.addWidget(page)
+    assert "model:" in page.problem.text() and "c0392b" not in page.problem.styleSheet()
+    page.model_step.set_model(str(tmp_path / "no-such-model"))
+    qtbot.waitUntil(lambda: "c0392b" in page.problem.styleSheet())
+    assert not page.next_button.isEnabled()

@@ -115,6 +115,9 @@ class WizardPage(QWidget):
         self.next_button.setVisible(not last)
         self.next_button.setEnabled(problem is None and not last)
         self.problem.setText(problem or "")
+        # Before anything is entered the message is a prompt, not an error: no red for it.
+        untouched = getattr(self.steps[self.current], "untouched", lambda: False)()
+        self.problem.setStyleSheet("" if untouched else "color:#c0392b;")
         for i in range(self.step_list.count()):
             item = self.step_list.item(i)
             flags = item.flags()

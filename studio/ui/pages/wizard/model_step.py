@@ -136,6 +136,10 @@ class ModelStep(QWidget):
                  "hub": "Hugging Face hub id (downloaded on first use)"}[src.kind]
         return f"{where}: {src.path}"
 
+    def untouched(self) -> bool:
+        """Nothing entered yet (the wizard shows its prompt without the error colour)."""
+        return not self.model_ref()
+
     def error(self) -> str | None:
         """Why Next is disabled, naming the field; None when the step is complete."""
         ref = self.model_ref()
