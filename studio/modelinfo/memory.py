@@ -149,10 +149,17 @@ def trainable(facts: ModelFacts, method: str, opts: dict[str, Any]) -> tuple[int
     raise NotApplicable(f"unknown method {method!r}")
 
 
+# Encoder families: the studio fine-tunes them as sequence classifiers (they cannot generate).
+ENCODERS = {"bert", "roberta", "xlm-roberta", "distilbert", "albert", "electra", "deberta", "deberta-v2",
+            "mpnet", "camembert"}
+
+
 def task_of(facts: ModelFacts) -> str:
-    """The task a checkpoint was saved for: classification for *ForSequenceClassification heads."""
+    """The task to estimate for: classification for *ForSequenceClassification heads and encoders."""
     arch = facts.architecture or ""
-    return "classification" if arch.endswith("ForSequenceClassification") or facts.head_params else "causal-lm"
+    if arch.endswith("ForSequenceClassification") or facts.head_params or facts.model_type in ENCODERS:
+        return "classification"
+    return "causal-lm"
 
 
 def head(facts: ModelFacts, task: str, num_labels: int) -> tuple[int, int]:

@@ -107,3 +107,11 @@ def test_bad_options_and_missing_facts_are_problems(tiny_models):
     from studio.modelinfo.facts import ModelFacts
 
     assert "parameter count" in estimate(ModelFacts(), "lora", 1, 8, "bf16", {"r": 8})["problem"]
+
+
+def test_bare_encoders_are_estimated_as_classifiers():
+    from studio.modelinfo.facts import ModelFacts
+    from studio.modelinfo.memory import task_of
+
+    assert task_of(ModelFacts(architecture="BertModel", model_type="bert")) == "classification"
+    assert task_of(ModelFacts(architecture="LlamaForCausalLM", model_type="llama")) == "causal-lm"
