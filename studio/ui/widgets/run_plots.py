@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from studio.ui.widgets.live_plot import LivePlot
@@ -13,6 +14,7 @@ MEMORY_SERIES = {"cuda_allocated_bytes": ("CUDA allocated", "#d62728"),
                  "cuda_peak_bytes": ("CUDA peak", "#e377c2"),
                  "rss_bytes": ("process RSS", "#9467bd")}
 SPEED_SERIES = {"tokens_per_s": ("tokens/s", "#17becf")}
+STAGGER_POINTS, STAGGER_MS = 5_000, 30  # above this many new points, plots redraw one per turn
 GROUP_LR = "lr/"  # ULMFiT runs log one learning rate per layer group: lr/<group>
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -64,8 +66,14 @@ class RunPlots(QWidget):
             else:
                 for plot in self.plots:
                     plot.append(name, xs, ys)  # a plot ignores names it does not show
-        for plot in self.plots:
-            plot.flush()
+        if sum(len(xs) for xs, _ in series.values()) < STAGGER_POINTS:
+            for plot in self.plots:
+                plot.flush()
+            return
+        # A big backlog (a long run just selected): redraw one plot per event-loop turn, so the
+        # window never spends one long turn repainting all four.
+        for i, plot in enumerate(self.plots):
+            QTimer.singleShot(i * STAGGER_MS, plot.flush)
 
     @property
     def lr_groups(self) -> list[str]:
