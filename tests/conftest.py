@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -81,3 +82,37 @@ def wait_for(predicate, timeout: float = 120, interval: float = 0.05, what: str 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def display():
+    """A private Xvfb server for real-window tests; its display name (e.g. ':5')."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb, or run scripts/install.sh --dev as root)")
+    read, write = os.pipe()
+    # -displayfd: Xvfb picks a free display number and writes it once it accepts connections.
+    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(write)
+    try:
+        with os.fdopen(read) as fh:
+            number = fh.readline().strip()
+        if not number:
+            pytest.fail(f"Xvfb did not start: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def one_thread_seeded():
+    """Seeded, one torch thread: tiny models only lose time to thread hand-offs on a busy machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(threads)

@@ -6,7 +6,6 @@ The frozen tests need a build; they are skipped without one. Run them with:
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -95,24 +94,6 @@ def _frozen_or_skip() -> Path:
     return FROZEN_EXE
 
 
-@pytest.fixture(scope="module")
-def display():
-    """A private Xvfb server; its display name."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
-    read, write = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write)
-    try:
-        with os.fdopen(read) as fh:
-            number = fh.readline().strip()
-        assert number, "Xvfb did not start"
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _frozen_env(home: Path, display: str | None = None) -> dict[str, str]:

@@ -14,14 +14,9 @@ OPTIONS = {"lora": {"r": 4}, "dora": {"r": 4}, "ia3": {}, "prefix": {"num_virtua
 
 
 @pytest.fixture(autouse=True)
-def one_thread_seeded():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
+def _one_thread(one_thread_seeded):
+    """Every test here runs seeded on one thread (tests/conftest.py)."""
     yield
-    torch.set_num_threads(threads)
 
 
 def task_of(arch: str) -> str:

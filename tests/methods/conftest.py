@@ -6,11 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def one_thread_seeded():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
+def _one_thread(one_thread_seeded):
+    """Every test here runs seeded on one thread (tests/conftest.py)."""
     yield
-    torch.set_num_threads(threads)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -23,26 +22,6 @@ pytestmark = pytest.mark.slow
 PARALLEL = 2  # screenshot processes at once (each is a whole GUI start)
 
 
-@pytest.fixture(scope="module")
-def display():
-    """A private Xvfb server; its display name (e.g. ':5')."""
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb, or run scripts/install.sh --dev as root)")
-    read, write = os.pipe()
-    # -displayfd: Xvfb picks a free display number and writes it once it accepts connections.
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    os.close(write)
-    try:
-        with os.fdopen(read) as fh:
-            number = fh.readline().strip()
-        if not number:
-            pytest.fail(f"Xvfb did not start: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def fill_home(root: Path) -> Home:
