@@ -20,6 +20,9 @@ DATA_FORMATS = ("auto", "text", "instruction", "chat", "completion", "classifica
 SCHEDULES = ("linear", "cosine", "constant", "stlr")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+PACKING = ("auto", "on", "off")
+CHECKPOINTING = ("off", "on", "offload")
+KERNELS = ("auto", "liger", "none")
 
 
 class ConfigError(ValueError):
@@ -113,6 +116,15 @@ class TrainingSpec:
                          choices=PRECISIONS)
     ulmfit: UlmfitSpec = opt(doc="ULMFiT recipe: discriminative LRs, gradual unfreezing, stlr settings",
                              default_factory=UlmfitSpec)
+    packing: Any = opt("auto", "Padding-free packing of causal-LM examples: auto (where the model's "
+                       "attention honours it) | on | off")
+    activation_checkpointing: Any = opt("off", "Recompute activations in the backward pass to save memory: "
+                                        "off | on | offload (CUDA: keep them in pinned CPU memory) | "
+                                        "{every_n: K} (every K-th block)")
+    kernels: str = opt("auto", "Fused kernels: auto (Liger on CUDA when installed) | liger | none",
+                       choices=KERNELS)
+    oom_retry: bool = opt(True, "On CUDA out-of-memory, resume from the last checkpoint with half the "
+                          "micro-batch and twice the accumulation (same effective batch)")
 
     def __post_init__(self) -> None:
         if self.max_steps is not None and self.epochs is not None:
@@ -122,6 +134,37 @@ class TrainingSpec:
         if self.schedule == "stlr" and self.warmup_ratio > 0:
             raise ConfigError("stlr rises to its peak by itself (ulmfit.cut_frac); set warmup_ratio to 0",
                               "warmup_ratio")
+        self.packing = _on_off(self.packing, PACKING, "packing")
+        self.activation_checkpointing = _checkpointing(self.activation_checkpointing)
+
+    @property
+    def checkpoint_every(self) -> int | None:
+        """Blocks per checkpointed block (1 = every block), or None when checkpointing is off."""
+        ac = self.activation_checkpointing
+        if isinstance(ac, dict):
+            return ac["every_n"]
+        return None if ac == "off" else 1
+
+
+def _on_off(value: Any, choices: tuple[str, ...], path: str) -> str:
+    # YAML 1.1 reads a bare on/off as true/false; both spellings mean the same here.
+    if isinstance(value, bool):
+        value = "on" if value else "off"
+    if value not in choices:
+        raise ConfigError(f"{value!r} is not one of: {', '.join(choices)}", path)
+    return value
+
+
+def _checkpointing(value: Any) -> Any:
+    path = "activation_checkpointing"
+    if isinstance(value, dict):
+        if set(value) != {"every_n"}:
+            raise ConfigError("expected off, on, offload or a mapping {every_n: K}", path)
+        k = value["every_n"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"must be a whole number >= 1, got {k!r}", f"{path}.every_n")
+        return {"every_n": k}
+    return _on_off(value, CHECKPOINTING, path)
 
 
 @dataclass
