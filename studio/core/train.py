@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from studio import __version__
 from studio.config import RunConfig, TrainingSpec
-from studio.core import checkpoints
+from studio.core import checkpoints, faults  # faults: test-only, inert unless STUDIO_FAULT_* is set
 from studio.methods.saving import save_method_weights, uses_own_format
 
 
@@ -55,6 +55,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     from studio.core.data import prepare_data
     from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
                                      method_load_kwargs, model_folder)
+    from studio.core.packing import apply_plan, batch_collator, log_line, plan_batches
     from studio.core.tokenize import make_collator, tokenize_rows
     from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
     from studio.methods.saving import trainable_names
@@ -106,10 +107,17 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
         data_collator=make_collator(tokenizer, cfg.task), processing_class=tokenizer,
         compute_metrics=accuracy_metrics if is_cls else None,
         preprocess_logits_for_metrics=argmax_logits if is_cls else None,
-        callbacks=list(reporter.callbacks), run_dir=run_dir,
+        callbacks=list(reporter.callbacks) + faults.injected_callbacks(), run_dir=run_dir,
         keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved,
         training=cfg.training, layer_groups=ulmfit_groups,
         save_weights=save if uses_own_format(cfg.method.name) else None)
+    # Packed rows or length-grouped ones (core/packing.py); checked once the Trainer has put the model
+    # on its device, where the check is cheap.
+    batches = plan_batches(cfg.training.packing, cfg.task, trainer.model)
+    log_line(batches.line)
+    reporter.warn([batches.warning] if batches.warning else [])
+    trainer.data_collator = batch_collator(batches, tokenizer, cfg.task)
+    apply_plan(batches, trainer.args)
     reporter.stage("training")
     trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
     step = trainer.state.global_step
