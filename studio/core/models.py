@@ -80,6 +80,10 @@ def load_model(folder: str, task: str, *, label_names: list[str] | None = None, 
             folder, ignore_mismatched_sizes=True, **kwargs)
     else:
         model = transformers.AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    if quantization_config is not None:
+        from studio.methods.qlora import keep_trainable_cpu_layout
+
+        keep_trainable_cpu_layout(model)  # every quantized load may train or evaluate next
     return model
 
 

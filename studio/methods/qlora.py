@@ -62,20 +62,46 @@ def quantization_config(opts: QloraOptions) -> Any:
 
 
 def load_kwargs(opts: QloraOptions) -> dict[str, Any]:
-    """Extra `from_pretrained` kwargs: the base must be quantized while it loads."""
-    return {"quantization_config": quantization_config(opts)}
+    """Extra `from_pretrained` kwargs: the base is quantized while it loads, and what stays
+    unquantized (embeddings, norms, heads) is stored in the compute dtype, not upcast to fp32."""
+    return {"quantization_config": quantization_config(opts), "dtype": compute_dtype(opts.compute_dtype)}
+
+
+def keep_trainable_cpu_layout(model: Any) -> Any:
+    """Stop bitsandbytes from repacking 4-bit weights for its AVX512-BF16 CPU kernel.
+
+    On CPUs with AVX512-BF16, bitsandbytes 0.50 converts a Linear4bit's weight to a packed
+    inference layout the first time it runs in eval mode without grad (the Trainer's evaluation,
+    a sample generation). That layout has no backward pass and needs both dimensions to be
+    multiples of 32, so training after an evaluation fails ("a view of a leaf Variable that
+    requires grad ...", or "shape '[32, 0]' is invalid" on small layers). The standard layout
+    works for training and inference on every CPU."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+    return model
 
 
 def apply(model: Any, opts: QloraOptions, task: str) -> Any:
-    """Prepare the quantized base for training (fp32 norms, input grads) and add LoRA."""
-    from peft import get_peft_model, prepare_model_for_kbit_training
+    """Freeze the quantized base as it is (compute dtype, no fp32 upcast), add LoRA, and turn on
+    non-reentrant activation checkpointing when asked."""
+    from peft import get_peft_model
 
     if not getattr(model, "is_quantized", False):
         raise ConfigError("qlora needs the base loaded quantized: pass the method's load_kwargs "
                           "(quantization_config) to from_pretrained", "method.name")
-    # Non-reentrant checkpointing: torch's recommended mode, and the reentrant one warns on every step.
-    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=opts.gradient_checkpointing,
-                                            gradient_checkpointing_kwargs={"use_reentrant": False})
+    keep_trainable_cpu_layout(model)
+    # peft's prepare_model_for_kbit_training would upcast every non-quantized weight to fp32 (on a
+    # 1B Llama the tied 128k embedding alone is ~0.5 GB more); the frozen weights stay in the
+    # compute dtype here, and only the LoRA matrices are fp32 (peft's autocast_adapter_dtype).
+    for param in model.parameters():
+        param.requires_grad_(False)
+    if opts.gradient_checkpointing:
+        # Non-reentrant checkpointing: torch's recommended mode; the reentrant one warns every step.
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        # The frozen embedding's output carries no grad; checkpointed blocks still need one to
+        # flow back to the adapters inside them (this is what peft's helper does too).
+        model.enable_input_require_grads()
     return get_peft_model(model, lora_config(model, opts, task))
 
 

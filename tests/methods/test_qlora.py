@@ -142,3 +142,92 @@ def test_transformers_trainer_runs_a_4bit_base_on_cpu(tiny_models, tmp_path):
     trainer.train()  # the Trainer leaves a bnb model where it is (.to() is unsupported for it)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert len(losses) == 4 and all(l == l for l in losses)
+
+
+# --- CPUs with and without AVX512-BF16 (issue 10, point 5) -----------------------------------
+# bitsandbytes 0.50 repacks a Linear4bit for its AVX512-BF16 CPU kernel on the first eval-mode,
+# no-grad forward when the module's `support_avx512bf16_for_cpu` is set; that layout cannot train.
+# Both paths are simulated on any CPU by deciding what has_avx512bf16() answers at construction.
+
+@pytest.fixture(params=[True, False], ids=["avx512bf16", "no-avx512bf16"])
+def cpu_kind(request, monkeypatch):
+    import bitsandbytes.nn.modules as bnb_modules
+
+    monkeypatch.setattr(bnb_modules, "has_avx512bf16", lambda: request.param)
+    return request.param
+
+
+def test_eval_then_train_on_both_cpu_kinds(tiny_models, cpu_kind, tmp_path):
+    opts = options()
+    model = quantized(tiny_models["llama"], "causal-lm", opts)
+    layers = [m for m in model.modules() if type(m).__name__ == "Linear4bit"]
+    assert layers and not any(m.support_avx512bf16_for_cpu for m in layers)  # the studio's loads keep it off
+    for m in layers:  # a base loaded by someone else's code still has it: apply switches it off again
+        m.support_avx512bf16_for_cpu = cpu_kind
+    model = QLORA.apply(model, opts, "causal-lm")
+    assert not any(m.support_avx512bf16_for_cpu for m in layers)
+    # eval without grad (the Trainer's evaluation), then training, then eval again
+    first, last = steps(model, batch(), 6)
+    assert last < first
+    assert not any(getattr(m.weight.quant_state, "packing_format_for_cpu", False) for m in layers)
+    model.save_pretrained(tmp_path / "adapter")
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_recipe_trains_evaluates_resumes_and_saves_on_both_cpu_kinds(tiny_models, cpu_kind, tmp_path):
+    from studio.config import RunConfig
+    from studio.core import checkpoints
+    from studio.core.train import run_training
+    from tests.conftest import write_jsonl
+    from tests.methods.test_engine_methods import PauseAt, Reporter, topic_rows
+
+    data = write_jsonl(tmp_path / "train.jsonl", topic_rows(60))  # > 50 rows: a validation split
+    cfg = RunConfig.from_dict({
+        "name": "q", "task": "classification", "model": str(tiny_models["bert"]),
+        "data": {"train": str(data), "max_length": 32},
+        "method": {"name": "qlora", "r": 4, "alpha": 8, "dropout": 0.0},
+        "training": {"max_steps": 4, "batch_size": 4, "learning_rate": 1e-2, "save_steps": 2,
+                     "eval_steps": 2, "seed": 0, "device": "cpu"}})
+    reporter = Reporter()
+    reporter.callbacks.append(PauseAt(2, reporter))
+    paused = run_training(cfg, tmp_path / "run", tmp_path / "models", reporter=reporter)
+    assert paused.status == "paused" and checkpoints.latest_checkpoint(tmp_path / "run")[0] == 2
+    done = run_training(cfg, tmp_path / "run", tmp_path / "models", reporter=Reporter(), resume=True,
+                        adapter_dir=lambda: tmp_path / "adapter")
+    assert done.status == "completed" and done.step == 4
+    assert "eval_accuracy" in done.final_metrics  # evaluated (eval mode, no grad) between steps
+    assert (tmp_path / "adapter" / "adapter_model.safetensors").is_file()
+
+
+# --- Lean QLoRA (issue 10, point 4) ---------------------------------------------------------
+
+def test_frozen_weights_stay_in_the_compute_dtype(tiny_models):
+    from peft import prepare_model_for_kbit_training
+
+    opts = options(compute_dtype="bf16")
+    model = QLORA.apply(quantized(tiny_models["llama"], "causal-lm", opts), opts, "causal-lm")
+    floats = [(n, p) for n, p in model.named_parameters() if p.is_floating_point()]
+    frozen = {p.dtype for n, p in floats if not p.requires_grad}
+    assert frozen == {torch.bfloat16}, frozen  # embeddings, norms, LM head: no fp32 upcast
+    assert {p.dtype for _, p in floats if p.requires_grad} == {torch.float32}  # LoRA matrices
+    assert model.is_activation_checkpointing
+    first, last = steps(model, batch(), 6)
+    assert last < first, (first, last)
+
+    def param_bytes(m):
+        return sum(p.numel() * p.element_size() for p in m.parameters())
+
+    # peft's helper upcasts the same base to fp32: the lean base is smaller by exactly that upcast.
+    upcast = prepare_model_for_kbit_training(quantized(tiny_models["llama"], "causal-lm", opts))
+    lean_base = model.get_base_model()
+    lora = sum(p.numel() * p.element_size() for n, p in lean_base.named_parameters() if "lora_" in n)
+    skipped = sum(p.numel() for p in upcast.parameters() if p.dtype == torch.float32)
+    assert param_bytes(lean_base) - lora == param_bytes(upcast) - 2 * skipped
+
+
+def test_checkpointing_option_off_leaves_the_model_alone(tiny_models):
+    opts = options(gradient_checkpointing=False)
+    model = QLORA.apply(quantized(tiny_models["llama"], "causal-lm", opts), opts, "causal-lm")
+    assert not model.is_activation_checkpointing
+    first, last = steps(model, batch(), 4)
+    assert last < first
