@@ -56,6 +56,8 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
                                      method_load_kwargs, model_folder)
     from studio.core.packing import apply_plan, batch_collator, log_line, plan_batches
+    from studio.core.prefix_checkpointing import keep_prefix_under_checkpointing
+    from studio.core.speed import speed_arguments
     from studio.core.tokenize import make_collator, tokenize_rows
     from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
     from studio.methods.saving import trainable_names
@@ -78,6 +80,13 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
                        **method_load_kwargs(cfg.method.name, opts, device))
     ensure_pad_token_id(model, tokenizer)
     model = method.apply(model, opts, cfg.task)
+    # Activation checkpointing and fused kernels (core/speed.py): Trainer kwargs and one line each
+    model_type = getattr(model.config, "model_type", None)
+    speed, speed_lines = speed_arguments(cfg.training, device, model_type, cfg.task)
+    for line in speed_lines:
+        log_line(line)
+    if cfg.training.checkpoint_every:
+        keep_prefix_under_checkpointing(model)  # else checkpointed blocks would drop the prefix
     ulmfit_groups = StudioTrainer.ulmfit_groups(model, cfg.training)  # None unless training.ulmfit is on
     trained = trainable_names(model)  # what the method trains (gradual unfreezing toggles it later)
     trainable, total = count_parameters(model)
@@ -100,7 +109,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     # --- the loop (the Trainer's), resumed from the newest complete checkpoint when asked
     latest = checkpoints.latest_checkpoint(run_dir) if resume else None
     args = training_arguments(cfg.training, run_dir, max_steps, eval_ds is not None, device, precision,
-                              eval_on_start=latest is None)
+                              eval_on_start=latest is None, speed=speed)
     is_cls = cfg.task == "classification"
     trainer = StudioTrainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
@@ -162,7 +171,7 @@ def resolve_max_steps(training: TrainingSpec, n_examples: int) -> int:
 
 
 def training_arguments(t: TrainingSpec, run_dir: Path, max_steps: int, has_eval: bool, device: str,
-                       precision: str, eval_on_start: bool) -> Any:
+                       precision: str, eval_on_start: bool, speed: dict[str, Any] | None = None) -> Any:
     """TrainingArguments for one run; checkpoints are written to the staging folder first."""
     from transformers import TrainingArguments
 
@@ -196,6 +205,7 @@ def training_arguments(t: TrainingSpec, run_dir: Path, max_steps: int, has_eval:
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         dataloader_pin_memory=device == "cuda",
+        **(speed or {}),  # activation checkpointing and kernels, from core/speed.py
     )
 
 
