@@ -14,7 +14,10 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-KINDS = ("int", "float", "bool", "str", "list", "choice")
+from studio.ui.pages.wizard.checkpointing_editor import CheckpointingEditor
+
+# "checkpointing": training.activation_checkpointing, a choice or a mapping {every_n: K}
+KINDS = ("int", "float", "bool", "str", "list", "choice", "checkpointing")
 DEFAULT_CHOICE = "(default)"
 INVALID_STYLE = "QLineEdit { border: 1px solid #d33; }"
 
@@ -30,8 +33,12 @@ def _kind_of(hint: Any) -> tuple[str, bool]:
     return {int: "int", float: "float", bool: "bool"}.get(hint, "str"), optional
 
 
-def specs_from_dataclass(cls: type, names: list[str] | None = None) -> list[dict[str, Any]]:
-    """Specs of a config dataclass's fields (all, or `names` in that order)."""
+def specs_from_dataclass(cls: type, names: list[str] | None = None,
+                         overrides: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Specs of a config dataclass's fields (all, or `names` in that order), with per-field overrides.
+
+    Overrides serve fields typed `Any` whose values are checked in `__post_init__` (kind, choices).
+    """
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     out = []
@@ -41,7 +48,7 @@ def specs_from_dataclass(cls: type, names: list[str] | None = None) -> list[dict
         default = f.default if f.default is not dataclasses.MISSING else None
         out.append({"name": name, "kind": "choice" if f.metadata.get("choices") else kind, "optional": optional,
                     "default": default, **{k: f.metadata.get(k) for k in ("doc", "choices", "min", "max")},
-                    "min_exclusive": bool(f.metadata.get("min_exclusive"))})
+                    "min_exclusive": bool(f.metadata.get("min_exclusive")), **(overrides or {}).get(name, {})})
     return out
 
 
@@ -116,6 +123,11 @@ class Form(QWidget):
 
     def _editor(self, spec: dict[str, Any]) -> QWidget:
         name, kind = spec["name"], spec["kind"]
+        if kind == "checkpointing":
+            editor = CheckpointingEditor(tuple(spec.get("choices") or ()), spec.get("default"))
+            editor.changed.connect(self.changed.emit)
+            editor.edited.connect(lambda n=name: self.edited.emit(n))
+            return editor
         if kind == "choice" or (kind == "bool" and spec["optional"]):
             box = QComboBox()
             if spec["optional"]:
@@ -148,6 +160,8 @@ class Form(QWidget):
     def value(self, name: str) -> Any:
         """The field's typed value; ValueError when the text does not parse or is out of range."""
         editor, spec = self.editors[name], self.specs[name]
+        if isinstance(editor, CheckpointingEditor):
+            return editor.value()
         if isinstance(editor, QComboBox):
             return editor.currentData()
         if isinstance(editor, QCheckBox):
@@ -157,7 +171,9 @@ class Form(QWidget):
     def set_value(self, name: str, value: Any) -> None:
         """Show `value` in the field (does not count as the user's edit)."""
         editor = self.editors[name]
-        if isinstance(editor, QComboBox):
+        if isinstance(editor, CheckpointingEditor):
+            editor.set_value(value)
+        elif isinstance(editor, QComboBox):
             editor.setCurrentIndex(max(0, editor.findData(value)))
         elif isinstance(editor, QCheckBox):
             editor.setChecked(bool(value))

@@ -1,5 +1,6 @@
-"""Wizard step 4: hyperparameters (per-method learning rate), ULMFiT controls and a live preview of
-the learning rate of every layer group, computed by the same pure functions the trainer uses."""
+"""Wizard step 4: hyperparameters (per-method learning rate), ULMFiT controls, speed and memory
+settings (packing, activation checkpointing, kernels) and a live preview of the learning rate of
+every layer group, computed by the same pure functions the trainer uses."""
 from __future__ import annotations
 
 import math
@@ -9,13 +10,18 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from studio.config import ConfigError, TrainingSpec, UlmfitSpec, build_dataclass, field_docs
+from studio.config import (CHECKPOINTING, PACKING, ConfigError, TrainingSpec, UlmfitSpec, build_dataclass,
+                           field_docs)
 from studio.core.schedules import group_learning_rates, schedule_spec
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.widgets.live_plot import pg
 
 MAX_POINTS = 2000  # preview resolution; keeps a 100k-step schedule well under the 100 ms budget
-TRAINING_FIELDS = [f for f in field_docs(TrainingSpec) if f != "ulmfit"]
+SPEED_FIELDS = ["packing", "activation_checkpointing", "kernels", "oom_retry"]
+TRAINING_FIELDS = [f for f in field_docs(TrainingSpec) if f != "ulmfit" and f not in SPEED_FIELDS]
+# Typed `Any` in TrainingSpec (YAML's on/off booleans and {every_n: K} are accepted there).
+SPEED_OVERRIDES = {"packing": {"kind": "choice", "choices": PACKING},
+                   "activation_checkpointing": {"kind": "checkpointing", "choices": CHECKPOINTING}}
 
 
 def total_steps(training: Any, steps_per_epoch: int | None) -> int | None:
@@ -58,12 +64,18 @@ class TrainingStep(QWidget):
         self._lr_method: str | None = None
         self.form = Form(specs_from_dataclass(TrainingSpec, TRAINING_FIELDS))
         self.ulmfit = Form(specs_from_dataclass(UlmfitSpec))
+        self.speed = Form(specs_from_dataclass(TrainingSpec, SPEED_FIELDS, SPEED_OVERRIDES))
+        speed_box = QGroupBox("Speed and memory (packing, activation checkpointing, fused kernels)")
+        speed_box.setToolTip("Chosen for this machine when the run starts; the worker log says what was "
+                             "chosen and why")
+        QVBoxLayout(speed_box).addWidget(self.speed)
         ulmfit_box = QGroupBox("ULMFiT (discriminative rates, gradual unfreezing, slanted triangular LR)")
         ulmfit_box.setToolTip(UlmfitSpec.__doc__ or "")
         QVBoxLayout(ulmfit_box).addWidget(self.ulmfit)
         fields = QWidget()
         column = QVBoxLayout(fields)
         column.addWidget(self.form)
+        column.addWidget(speed_box)
         column.addWidget(ulmfit_box)
         column.addStretch(1)
         scroll = QScrollArea()
@@ -88,6 +100,7 @@ class TrainingStep(QWidget):
         self.form.edited.connect(self._on_edited)
         self.form.changed.connect(self._apply)
         self.ulmfit.changed.connect(self._apply)
+        self.speed.changed.connect(self._apply)
         state.probed.connect(self._update_plot)
         state.inspected.connect(self._update_plot)
         self._apply()
@@ -106,7 +119,8 @@ class TrainingStep(QWidget):
         self._apply()
 
     def _apply(self) -> None:
-        self._state.config["training"] = {**self.form.values(), "ulmfit": self.ulmfit.values()}
+        self._state.config["training"] = {**self.form.values(), **self.speed.values(),
+                                          "ulmfit": self.ulmfit.values()}
         self._update_plot()
         self.changed.emit()
 
@@ -146,7 +160,8 @@ class TrainingStep(QWidget):
 
     def error(self) -> str | None:
         """The first invalid field as training.KEY (or training.ulmfit.KEY), else None."""
-        problem = self.form.first_error("training.") or self.ulmfit.first_error("training.ulmfit.")
+        problem = (self.form.first_error("training.") or self.speed.first_error("training.")
+                   or self.ulmfit.first_error("training.ulmfit."))
         if problem:
             return problem
         try:
