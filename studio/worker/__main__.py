@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from studio.paths import Home
     from studio.store import commands, runs
     from studio.store.db import open_db
+    from studio.worker.oom import OutOfMemory
     from studio.worker.recorder import Recorder
 
     home = Home(Path(args.home))
@@ -41,45 +42,61 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run {args.run_id} is {runs.get_run(db, args.run_id)['status']}, not queued: nothing to do",
               file=sys.stderr)
         return 0
-    recorder = Recorder(home.db_path, args.run_id).start()
-    _install_sigterm(recorder)
+    live = _Live(Recorder(home.db_path, args.run_id).start())
+    _install_sigterm(live)
     try:
         if commands.pending_command(db, args.run_id):
             raise Cancelled()
-        outcome = _train(home, db, run, run_dir, recorder)
-        recorder.flush_now()
+        outcome = _train(home, db, run, run_dir, live)
+        live.recorder.flush_now()
         _finish(db, run, outcome)
         return 0
     except (Cancelled, KeyboardInterrupt):
-        recorder.flush_now()
+        live.recorder.flush_now()
         runs.set_status(db, args.run_id, "cancelled")
         return 0
+    except OutOfMemory as exc:  # already explained in one line, with advice; memory already freed
+        live.recorder.flush_now()
+        runs.set_status(db, args.run_id, "failed", error=str(exc))
+        print(exc, file=sys.stderr)
+        return 1
     except BaseException as exc:  # any failure must end as 'failed' with the reason, never 'running'
-        recorder.flush_now()
+        live.recorder.flush_now()
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         runs.set_status(db, args.run_id, "failed", error=detail)
         traceback.print_exc()
         return 1
     finally:
-        recorder.close()
+        live.recorder.close()
         commands.clear_commands(db, args.run_id)
         _start_next(db, home)  # the status is final by now: the machine is free for the next run
 
 
-def _train(home, db, run: dict, run_dir: Path, recorder) -> object:
+def _train(home, db, run: dict, run_dir: Path, live: "_Live") -> object:
     from studio.config import RunConfig
+    from studio.worker import oom
+
+    cfg = RunConfig.from_dict(run["config"], source=f"run {run['id']} config")
+
+    def on_retry(smaller: RunConfig, step: int) -> None:
+        _record_retry(home, db, run, run_dir, live, smaller, step)
+
+    return oom.train_retrying(
+        cfg, lambda c, watch: _attempt(home, db, run, run_dir, c, live, watch), on_retry)
+
+
+def _attempt(home, db, run: dict, run_dir: Path, cfg, live: "_Live", watch) -> object:
     from studio.core import checkpoints
     from studio.core.train import run_training
     from studio.store import adapters, metrics
 
-    cfg = RunConfig.from_dict(run["config"], source=f"run {run['id']} config")
     latest = checkpoints.latest_checkpoint(run_dir)
-    if latest is not None:
-        # Metrics logged after the checkpoint will be logged again; never keep a step twice.
-        metrics.delete_after_step(db, run["id"], latest[0])
+    # Metrics logged after the checkpoint (all of them, from scratch) will be logged again;
+    # never keep a step twice.
+    metrics.delete_after_step(db, run["id"], latest[0] if latest else -1)
     import torch
 
-    recorder.device = "cuda" if torch.cuda.is_available() and cfg.training.device != "cpu" else "cpu"
+    live.recorder.device = "cuda" if torch.cuda.is_available() and cfg.training.device != "cpu" else "cpu"
 
     def adapter_dir() -> Path:
         name = adapters.unique_adapter_name(db, cfg.name)
@@ -88,8 +105,54 @@ def _train(home, db, run: dict, run_dir: Path, recorder) -> object:
         home.adapters_dir.mkdir(parents=True, exist_ok=True)
         return home.adapter_dir(name)
 
-    return run_training(cfg, run_dir, home.models_dir, reporter=recorder, resume=latest is not None,
+    reporter = _Reporter(live.recorder, [watch])
+    return run_training(cfg, run_dir, home.models_dir, reporter=reporter, resume=latest is not None,
                         adapter_dir=adapter_dir)
+
+
+def _record_retry(home, db, run: dict, run_dir: Path, live: "_Live", cfg, step: int) -> None:
+    """Store the smaller micro-batch as the run's config and say so, with a fresh recorder.
+
+    The stored config (and runs/<id>/config.yaml) is what `studio show` prints and what a later
+    `studio resume` trains with, so it must name the micro-batch the checkpoints continue with.
+    The old recorder is closed first: its writer thread may still hold rows of the failed steps,
+    which must land before _attempt deletes them."""
+    from studio.config import dump_config
+    from studio.core import checkpoints
+    from studio.store import runs
+    from studio.worker import oom
+    from studio.worker.recorder import Recorder
+
+    live.recorder.close()
+    live.recorder = Recorder(home.db_path, run["id"]).start()
+    runs.update_run(db, run["id"], config=cfg.to_dict())
+    dump_config(cfg, run_dir / "config.yaml")
+    latest = checkpoints.latest_checkpoint(run_dir)
+    warning = oom.retry_warning(step, latest[0] if latest else None, cfg)
+    live.recorder.warn([warning])
+    print(warning, file=sys.stderr, flush=True)
+
+
+class _Reporter:
+    """The recorder as core.train's reporter, with extra Trainer callbacks (the OOM step watch)."""
+
+    def __init__(self, recorder, extra: list) -> None:
+        self._recorder, self._extra = recorder, extra
+
+    def __getattr__(self, name: str):
+        return getattr(self._recorder, name)
+
+    @property
+    def callbacks(self) -> list:
+        """The recorder's callbacks and the extra ones."""
+        return list(self._recorder.callbacks) + self._extra
+
+
+class _Live:
+    """The run's current recorder: an out-of-memory retry replaces it with a fresh one."""
+
+    def __init__(self, recorder) -> None:
+        self.recorder = recorder
 
 
 def _finish(db, run: dict, outcome) -> None:
@@ -116,11 +179,11 @@ def _start_next(db, home) -> None:
         traceback.print_exc()
 
 
-def _install_sigterm(recorder) -> None:
+def _install_sigterm(live: _Live) -> None:
     """SIGTERM: inside the loop, stop at the next step boundary; before it, cancel at once."""
     def handler(signum, frame):
-        if recorder.in_loop:
-            recorder.request("stop")
+        if live.recorder.in_loop:
+            live.recorder.request("stop")
         else:
             raise Cancelled()
 

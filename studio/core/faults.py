@@ -1,0 +1,43 @@
+"""TEST-ONLY fault injection: make a run fail the way a real GPU would, on any machine.
+
+Out-of-memory recovery (studio/worker/oom.py) can only be proven on a CPU if something raises the
+error CUDA would raise. Nothing here is installed unless the variables below are set, and nothing in
+the product sets them; tests and `bench/` do, in the environment of the worker they start.
+
+    STUDIO_FAULT_OOM_AT_STEP=k              raise torch.OutOfMemoryError as optimizer step k begins
+    STUDIO_FAULT_OOM_WHILE_BATCH_ABOVE=n    ... but only while the micro-batch is larger than n
+                                            (so a retry with a smaller one gets past it)
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+OOM_AT_STEP = "STUDIO_FAULT_OOM_AT_STEP"
+OOM_WHILE_BATCH_ABOVE = "STUDIO_FAULT_OOM_WHILE_BATCH_ABOVE"
+
+
+def injected_callbacks() -> list[Any]:
+    """The fault callbacks the environment asks for; none in normal use."""
+    at = os.environ.get(OOM_AT_STEP)
+    if not at:
+        return []
+    return [oom_at_step(int(at), int(os.environ.get(OOM_WHILE_BATCH_ABOVE, "0")))]
+
+
+def oom_at_step(step: int, while_batch_above: int = 0) -> Any:
+    """A TrainerCallback raising torch.OutOfMemoryError when optimizer step `step` begins."""
+    import torch
+    from transformers import TrainerCallback
+
+    class _OutOfMemoryAtStep(TrainerCallback):
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            batch = args.per_device_train_batch_size
+            if state.global_step + 1 == step and batch > while_batch_above:
+                # Worded like the allocator's own message, so classification is tested on real text.
+                raise torch.OutOfMemoryError(
+                    "CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of "
+                    f"23.54 GiB of which 1.06 GiB is free. (injected by {OOM_AT_STEP}={step} at "
+                    f"micro-batch {batch})")
+
+    return _OutOfMemoryAtStep()
