@@ -1,6 +1,7 @@
 """One run in detail: live curves, progress facts, error, worker log tail and the control buttons."""
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -17,6 +18,9 @@ from studio.ui.widgets.run_plots import RunPlots
 BUSY_TEXT = {"stop": "stopping…", "pause": "pausing…", "resume": "resuming…"}
 STOP_TIP = "Cancel the run at the next step boundary"
 CANCEL_TIP = "Take the run out of the queue; it never starts (Resume queues it again)"
+# How the worker words an out-of-memory retry (studio/worker/oom.py RETRY_PREFIX; a test ties the two).
+OOM_RETRY_PREFIX = "Out of memory at step"
+MAX_OTHER_WARNINGS = 5
 
 
 class RunDetail(QWidget):
@@ -81,6 +85,12 @@ class RunDetail(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828;")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label = QLabel()
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.TextFormat.RichText)
+        self.warnings_label.setStyleSheet("color: #b26a00;")
+        self.warnings_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warnings_label.setToolTip("Warnings recorded on the run: out-of-memory retries first, then data")
 
         self.run_plots = RunPlots()
         self.loss_plot, self.lr_plot = self.run_plots.loss_plot, self.run_plots.lr_plot
@@ -104,6 +114,7 @@ class RunDetail(QWidget):
         layout.addLayout(header)
         layout.addLayout(facts)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(split, 1)
         return content
 
@@ -139,6 +150,8 @@ class RunDetail(QWidget):
         self.params_label.setText(self._params_text(run))
         self.error_label.setText(run.get("error") or "")
         self.error_label.setVisible(bool(run.get("error")))
+        self.warnings_label.setText(self._warnings_html(run.get("warnings") or []))
+        self.warnings_label.setVisible(bool(run.get("warnings")))
         idle = busy is None
         self.stop_button.setText("Cancel" if queued else "Stop")
         self.stop_button.setToolTip(CANCEL_TIP if queued else STOP_TIP)
@@ -204,6 +217,17 @@ class RunDetail(QWidget):
         self.log_box.setPlainText(text)
         bar = self.log_box.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    @staticmethod
+    def _warnings_html(warnings: list[str]) -> str:
+        """Out-of-memory retries in bold (they changed the micro-batch), then the first data warnings."""
+        retries = [w for w in warnings if w.startswith(OOM_RETRY_PREFIX)]
+        others = [w for w in warnings if not w.startswith(OOM_RETRY_PREFIX)]
+        lines = [f"<b>⚠ {html.escape(w)}</b>" for w in retries]
+        lines += [f"⚠ {html.escape(w)}" for w in others[:MAX_OTHER_WARNINGS]]
+        if len(others) > MAX_OTHER_WARNINGS:
+            lines.append(f"… and {len(others) - MAX_OTHER_WARNINGS} more (studio show RUN lists them all)")
+        return "<br>".join(lines)
 
     @staticmethod
     def _params_text(run: dict[str, Any]) -> str:
