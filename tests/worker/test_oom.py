@@ -179,3 +179,19 @@ def test_fault_injection_is_inert_unless_asked(monkeypatch):
     with pytest.raises(torch.OutOfMemoryError) as err:
         callback.on_step_begin(big, _state(2), None)
     assert oom.is_out_of_memory(err.value)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="a real CUDA out-of-memory needs a CUDA device")
+def test_a_real_cuda_out_of_memory_is_recognised_and_its_memory_handed_back():
+    block = 256 * 2**20
+    held = torch.empty(block, dtype=torch.uint8, device="cuda")
+    total = torch.cuda.get_device_properties(0).total_memory
+    with pytest.raises(torch.OutOfMemoryError) as err:
+        torch.empty(2 * total, dtype=torch.uint8, device="cuda")
+    assert oom.is_out_of_memory(err.value)
+    assert ", trying to allocate " in oom.failure_message(_cfg(), 3, 0, str(err.value))
+    del held, err  # the block stays in the caching allocator until free_memory hands it back
+    reserved = torch.cuda.memory_reserved()
+    oom.free_memory()
+    assert torch.cuda.memory_reserved() <= reserved - block
