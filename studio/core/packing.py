@@ -11,13 +11,19 @@ tuning: PEFT drops position_ids or passes a cache).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from studio.core.packing_cost import VARLEN_ATTENTION, attention_kind, attention_share, packed_cost_ratio
 
 # Packed logits must match separate ones this much better than a leaking (plain causal) concat does.
 # Relative, so bf16/fp16 round-off on a GPU does not read as a leak.
 _LEAK_MARGIN = 0.05
 _PROBE_LENGTHS = (7, 5)
+# auto packs when the estimate (packing_cost.py) saves at least 10 %: below that, the padded path's
+# better-tuned kernels (causal sdpa without a mask) can win the difference back.
+_PAYS = 0.9
 
 
 @dataclass
@@ -81,8 +87,10 @@ def _logits(model: Any, **inputs: Any) -> Any:
     return model(**inputs, use_cache=False).logits.float()
 
 
-def plan_batches(packing: str, task: str, model: Any) -> BatchPlan:
-    """Packed rows where training.packing allows and the model honours them; else length-grouped.
+def plan_batches(packing: str, task: str, model: Any, lengths: Sequence[int] = (),
+                 batch_size: int = 1) -> BatchPlan:
+    """Packed rows where training.packing allows, the model honours them and (for auto) they cost
+    less than padded batches of these example `lengths`; else length-grouped batches.
 
     Without packing, examples of similar length share a batch (transformers' LengthGroupedSampler,
     drawn at random in mega-batches) so little is padded; classification always does this."""
@@ -95,12 +103,27 @@ def plan_batches(packing: str, task: str, model: Any) -> BatchPlan:
     if packing == "off":
         # What the user asked for: random padded batches, as a plain Trainer would make them.
         return BatchPlan(False, "random", f"packing: off ({field} is 'off'): random padded batches")
+    cost = ""
+    if lengths:
+        kind = attention_kind(model)
+        ratio = packed_cost_ratio(lengths, batch_size, attention_share(model), kind in VARLEN_ATTENTION)
+        cost = f"est. {ratio:.2f}x the compute of random padded batches with {kind} attention"
+        if packing == "auto" and ratio > _PAYS:
+            return BatchPlan(False, "group_by_length", f"packing: off — it would not pay here ({cost}); "
+                             f"length-grouped batches")
     ok, why = packing_check(model)
     if ok:
-        return BatchPlan(True, "random", f"packing: on ({field} is '{packing}'; {why})")
+        return BatchPlan(True, "random", f"packing: on ({field} is '{packing}'; {cost + '; ' if cost else ''}{why})")
     line = f"packing: off — the model cannot pack: {why}; length-grouped batches instead"
     warning = f"{field} is 'on', but {line.split(' — ', 1)[1]}" if packing == "on" else None
     return BatchPlan(False, "group_by_length", line, warning)
+
+
+def example_lengths(dataset: Any) -> list[int]:
+    """Token count of every example of a tokenized datasets.Dataset, read from its Arrow column."""
+    import pyarrow.compute as pc
+
+    return pc.list_value_length(dataset.data.column("input_ids")).to_pylist()
 
 
 def log_line(text: str) -> None:

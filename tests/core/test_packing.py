@@ -225,3 +225,19 @@ def test_classification_runs_get_length_grouped_batches(tiny_models, tmp_path, c
     assert reporter.seen.tokens > 0
     assert "length-grouped" in capsys.readouterr().err
     assert any(w.startswith("training.packing is 'on', but packing is for causal-LM") for w in reporter.warnings)
+
+
+def test_auto_packs_ragged_data_but_not_equal_lengths(tiny_models):
+    import math
+    import random
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_models["llama"])
+    rng = random.Random(0)
+    ragged = [int(min(128, max(16, rng.lognormvariate(math.log(32), 0.8)))) for _ in range(64)]
+    packed = plan_batches("auto", "causal-lm", model, ragged, 8)
+    assert packed.packed and "x the compute of random padded batches" in packed.line
+    even = plan_batches("auto", "causal-lm", model, [128] * 64, 8)
+    assert (even.packed, even.sampling, even.warning) == (False, "group_by_length", None)
+    assert "would not pay" in even.line
+    # Asked for explicitly, packing is honoured wherever the model can pack.
+    assert plan_batches("on", "causal-lm", model, [128] * 64, 8).packed
