@@ -55,7 +55,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     from studio.core.data import prepare_data
     from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
                                      method_load_kwargs, model_folder)
-    from studio.core.packing import apply_plan, batch_collator, log_line, plan_batches
+    from studio.core.packing import apply_plan, batch_collator, example_lengths, log_line, plan_batches
     from studio.core.prefix_checkpointing import keep_prefix_under_checkpointing
     from studio.core.speed import speed_arguments
     from studio.core.tokenize import make_collator, tokenize_rows
@@ -122,7 +122,8 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
         save_weights=save if uses_own_format(cfg.method.name) else None)
     # Packed rows or length-grouped ones (core/packing.py); checked once the Trainer has put the model
     # on its device, where the check is cheap.
-    batches = plan_batches(cfg.training.packing, cfg.task, trainer.model)
+    batches = plan_batches(cfg.training.packing, cfg.task, trainer.model, example_lengths(train_ds),
+                           cfg.training.batch_size)
     log_line(batches.line)
     reporter.warn([batches.warning] if batches.warning else [])
     trainer.data_collator = batch_collator(batches, tokenizer, cfg.task)
