@@ -157,6 +157,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--budget-s", type=float, default=None,
                    help="stop starting phases after this many seconds (default 420 on a GPU, none in a dry run)")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (model, data, run homes)")
+    p.add_argument("--isolate", action="store_true",
+                   help="dry run: each phase in a child process, as on a GPU (slower: every child imports torch)")
     p.add_argument("--phase", help=argparse.SUPPRESS)  # internal: run one phase in this child process
     p.add_argument("--work", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -181,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
     log = Log(out)
     work = Path(tempfile.mkdtemp(prefix="studio-gpu-bench-"))
-    isolate = not args.dry_run
+    isolate = args.isolate or not args.dry_run
     budget = args.budget_s if args.budget_s is not None else (None if args.dry_run else 420.0)
     runner = Runner(work, log, isolate, budget if budget is not None else 1e9, profile.timeout_s)
     wanted = [ph for ph in PHASE_ORDER if ph in args.only.split(",")]
-    if args.dry_run and "measure" in wanted:
+    if not isolate and "measure" in wanted:
         # In one process, freed memory is reused: the pre-flight's RSS growth (a few hundred KiB for the
         # tiny model) is only visible before the other phases have grown the heap.
         wanted.insert(0, wanted.pop(wanted.index("measure")))

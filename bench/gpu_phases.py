@@ -62,9 +62,11 @@ def step_timer(warmup: int) -> Any:
     from transformers import TrainerCallback
 
     class StepTimer(TrainerCallback):
-        t0 = t1 = None
-        tokens0 = tokens1 = steps = 0
-        losses: list[float] = []
+        def __init__(self) -> None:
+            self.t0: float | None = None
+            self.t1: float | None = None
+            self.tokens0 = self.tokens1 = self.steps = 0
+            self.losses: list[float] = []
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if torch.cuda.is_available():
@@ -77,7 +79,7 @@ def step_timer(warmup: int) -> Any:
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
             if logs and "loss" in logs:
-                self.losses = self.losses + [float(logs["loss"])]
+                self.losses.append(float(logs["loss"]))
 
         def figures(self) -> dict[str, Any]:
             if self.t0 is None or self.t1 is None:
@@ -148,6 +150,7 @@ def engine(setup: dict[str, Any], method: str = "lora") -> dict[str, Any]:
 def plain(setup: dict[str, Any]) -> dict[str, Any]:
     """The script a user would write: Trainer + get_peft_model, random batches padded to their longest."""
     import datasets
+    import torch
     import transformers
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, \
@@ -166,7 +169,7 @@ def plain(setup: dict[str, Any]) -> dict[str, Any]:
         texts = [ALPACA_PROMPT.format(instruction=r["instruction"]) + r["output"] + tok.eos_token for r in rows]
         ds = datasets.Dataset.from_dict({"text": texts}).map(
             lambda b: tok(b["text"], truncation=True, max_length=p["max_length"]), batched=True, remove_columns=["text"])
-        bf16 = device == "cuda" and __import__("torch").cuda.is_bf16_supported()
+        bf16 = device == "cuda" and torch.cuda.is_bf16_supported()  # as the engine's precision: auto
         args = TrainingArguments(
             output_dir=str(Path(setup["work"]) / "plain"), max_steps=p["steps"], per_device_train_batch_size=p["batch"],
             learning_rate=LEARNING_RATE, logging_steps=1, save_strategy="no", report_to="none", seed=0,

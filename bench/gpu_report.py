@@ -72,7 +72,7 @@ def _qlora(results: dict[str, Any], profile: Any, log: Callable[[str], None]) ->
     log("== 2. QLoRA ÷ LoRA peak memory (the engine, same model, data and settings; r16 on all linear layers)")
     if "qlora" not in results:
         log("qlora peak-memory ratio qlora/lora: n/a (not run: bitsandbytes missing or not asked for)")
-        return "engine" not in results or True
+        return True
     if _ok(results, "qlora"):
         log(_side_line(results["qlora"]))
     ok = _ok(results, "qlora", "engine")
