@@ -100,7 +100,8 @@ class TrainingSpec:
                                min=0.0, min_exclusive=True)
     batch_size: int = opt(8, "Examples per device step", min=1, max=4096)
     gradient_accumulation: int = opt(1, "Device steps per optimizer step", min=1, max=1024)
-    learning_rate: float = opt(2e-4, "Peak learning rate", min=0.0, max=1.0, min_exclusive=True)
+    learning_rate: float | None = opt(None, "Peak learning rate (default: the method's recommended rate)",
+                                      min=0.0, max=1.0, min_exclusive=True)
     schedule: str = opt("linear", "Learning-rate schedule after warm-up (stlr: ULMFiT's slanted triangle)",
                          choices=SCHEDULES)
     warmup_ratio: float = opt(0.0, "Share of steps spent warming up the learning rate", min=0.0, max=0.99)
@@ -179,6 +180,12 @@ class RunConfig:
     training: TrainingSpec = opt(doc="Optimisation settings", default_factory=TrainingSpec)
     trust_remote_code: bool = opt(False, "Run the model repository's own Python code (off by default)")
 
+    def __post_init__(self) -> None:
+        # An omitted learning rate is the method's own (prompt tuning 0.3, full 5e-5 ...), resolved here
+        # so the stored config, `studio show` and the worker all hold the number actually used.
+        if self.training.learning_rate is None:
+            self.training.learning_rate = method_learning_rate(self.method.name)
+
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> "RunConfig":
         """Build and validate from a plain dict (as read from YAML/JSON)."""
@@ -201,6 +208,13 @@ class RunConfig:
         d = dataclasses.asdict(self)
         d["method"] = {"name": self.method.name, **self.method.options}
         return d
+
+
+def method_learning_rate(name: str) -> float:
+    """The method's recommended peak learning rate (ConfigError naming method.name if unknown)."""
+    from studio import methods  # the registry imports this module; its method modules import no torch
+
+    return methods.get(name).learning_rate
 
 
 def load_config(path: str | Path) -> RunConfig:
