@@ -60,7 +60,8 @@ def resolve_kernels(kernels: str, cuda_available: bool, liger_importable: bool, 
         return "none", f"kernels: none ({KERNELS_FIELD} is 'auto'; {why_not})"
     config = liger_config(task)
     parts = [name for name in ("rms_norm", "rope", "swiglu", "fused_linear_cross_entropy") if config[name]]
-    head = "" if config["fused_linear_cross_entropy"] else "; fused linear cross-entropy off for the classifier head"
+    head = "" if config["fused_linear_cross_entropy"] else \
+        "; fused linear cross-entropy off for the classifier head"
     return "liger", (f"kernels: liger ({', '.join(parts)}) for {model_type} "
                      f"({KERNELS_FIELD} is {kernels!r}{head})")
 

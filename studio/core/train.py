@@ -56,6 +56,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
                                      method_load_kwargs, model_folder)
     from studio.core.packing import apply_plan, batch_collator, example_lengths, log_line, plan_batches
+    from studio.core.input_grads import DropInputGrads
     from studio.core.prefix_checkpointing import keep_prefix_under_checkpointing
     from studio.core.speed import speed_arguments
     from studio.core.tokenize import make_collator, tokenize_rows
@@ -128,6 +129,8 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     reporter.warn([batches.warning] if batches.warning else [])
     trainer.data_collator = batch_collator(batches, tokenizer, cfg.task)
     apply_plan(batches, trainer.args)
+    if cfg.training.checkpoint_every:
+        trainer.add_callback(DropInputGrads())  # frozen lower blocks need no backward (core/input_grads.py)
     reporter.stage("training")
     trainer.train(resume_from_checkpoint=str(latest[1]) if latest else None)
     step = trainer.state.global_step

@@ -10,6 +10,7 @@ from transformers import TrainerCallback
 
 from studio import methods
 from studio.config import RunConfig, TrainingSpec
+from studio.core.input_grads import drop_input_grads
 from studio.core.prefix_checkpointing import keep_prefix_under_checkpointing
 from studio.core.speed import checkpointing_arguments
 from studio.core.train import NullReporter, run_training
@@ -18,7 +19,8 @@ from tests.methods.test_matrix import OPTIONS, base_model, batch, task_of
 
 # Every method on the tiny Llama and the BERT classifier; BitFit (Llama has no biases) and prefix
 # (GPT-2 drops a cache itself when checkpointing) also on GPT-2.
-CASES = [(m, arch) for m in sorted(OPTIONS) for arch in ("llama", "bert") if not (m == "bitfit" and arch == "llama")]
+CASES = [(m, arch) for m in sorted(OPTIONS) for arch in ("llama", "bert")
+         if not (m == "bitfit" and arch == "llama")]
 CASES += [("bitfit", "gpt2"), ("prefix", "gpt2")]
 
 
@@ -31,12 +33,15 @@ def applied(tiny_models, method: str, arch: str):
     return model
 
 
-def enable(model, setting) -> None:
-    """Turn checkpointing on as the Trainer does from the TrainingArguments kwargs core/speed.py gives."""
+def enable(model, setting, drop: bool = True) -> None:
+    """Turn checkpointing on as the recipe does: the Trainer from the TrainingArguments kwargs that
+    core/speed.py gives, then DropInputGrads when training begins."""
     kwargs, _ = checkpointing_arguments(TrainingSpec(activation_checkpointing=setting), "cpu")
     ck = dict(kwargs["activation_checkpointing_kwargs"])
-    model.activation_checkpointing_enable(activation_checkpointing_kwargs=ck,
-                                          every_n_layers=ck.pop("every_n_layers", 1), offload=ck.pop("offload", False))
+    every, offload = ck.pop("every_n_layers", 1), ck.pop("offload", False)
+    model.activation_checkpointing_enable(activation_checkpointing_kwargs=ck, every_n_layers=every, offload=offload)
+    if drop:
+        drop_input_grads(model)
 
 
 def blocks(model) -> list[torch.nn.Module]:
@@ -71,7 +76,9 @@ def test_checkpointing_gives_the_same_loss_and_gradients(tiny_models, method, ar
     enable(model, "on")
     assert model.is_activation_checkpointing
     loss_on, grads_on, calls_on = step(model, arch)
-    assert calls_on == [2, 2], "every block must run again in the backward pass"
+    # Every block runs again in the backward pass, except top-K's frozen block below the trained one
+    # (nothing there needs a gradient: see core/input_grads.py).
+    assert calls_on == ([1, 2] if method == "top_k" else [2, 2])
     assert loss_on == pytest.approx(loss_off, abs=1e-5)
     assert grads_on.keys() == grads_off.keys()
     for name, g in grads_off.items():
@@ -91,6 +98,15 @@ def test_every_n_recomputes_only_every_nth_block(tiny_models, method):
         torch.testing.assert_close(grads_on[name], g, atol=1e-5, rtol=1e-4, msg=name)
 
 
+def test_frozen_blocks_are_neither_recomputed_nor_backpropagated(tiny_models):
+    """Why the recipe drops the forced input gradient: with it, top-K's frozen block is recomputed."""
+    model = applied(tiny_models, "top_k", "llama")
+    enable(model, "on", drop=False)
+    assert step(model, "llama")[2] == [2, 2]
+    drop_input_grads(model)
+    assert step(model, "llama")[2] == [1, 2]
+
+
 def test_prefix_without_the_guard_loses_its_prefix(tiny_models):
     """Why the recipe guards prefix tuning: a checkpointed BERT block silently drops the prefix."""
     opts = methods.parse_options("prefix", OPTIONS["prefix"])
@@ -103,10 +119,12 @@ def test_prefix_without_the_guard_loses_its_prefix(tiny_models):
 
 
 class Flags(TrainerCallback):
-    """What the Trainer switched on, seen when training begins."""
+    """What the Trainer switched on (blocks' flags, the forced input gradient), seen at the first step."""
 
-    def on_train_begin(self, args, state, control, model=None, **kw):
-        self.flags = [b.gradient_checkpointing for b in blocks(model)]
+    def on_step_begin(self, args, state, control, model=None, **kw):
+        if state.global_step == 0:
+            self.flags = [b.gradient_checkpointing for b in blocks(model)]
+            self.input_grad_hooks = len(getattr(model.get_base_model(), "_require_grads_hooks", []))
 
 
 class Reporter(NullReporter):
@@ -126,6 +144,7 @@ def test_the_recipe_checkpoints_as_configured(tmp_path, tiny_models, capfd, sett
     out = run_training(cfg, tmp_path / "run", tmp_path / "models", reporter=Reporter(seen))
     assert out.status == "completed" and out.step == 2
     assert seen.flags == flags
+    assert seen.input_grad_hooks == 0
     log = capfd.readouterr().err
     assert ("activation checkpointing: every 2th block" if flags[0] else "activation checkpointing: off") in log
     assert "kernels: none" in log
