@@ -137,10 +137,14 @@ class _Reporter:
     """The recorder as core.train's reporter, with extra Trainer callbacks (the OOM step watch)."""
 
     def __init__(self, recorder, extra: list) -> None:
-        self._recorder, self._extra = recorder, extra
+        object.__setattr__(self, "_recorder", recorder)
+        object.__setattr__(self, "_extra", extra)
 
     def __getattr__(self, name: str):
         return getattr(self._recorder, name)
+
+    def __setattr__(self, name: str, value) -> None:  # whatever core sets is the recorder's
+        setattr(self._recorder, name, value)
 
     @property
     def callbacks(self) -> list:
