@@ -79,11 +79,15 @@ def cuda_device() -> str | None:
     return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
 
 
-def child(phase: str, work: Path) -> int:
+def child(phase: str, work: Path, timeout_s: float | None) -> int:
     """Run one phase in this (child) process; the result goes to work/result-PHASE.json."""
     import gpu_phases
 
     setup = json.loads((work / "setup.json").read_text())
+    if timeout_s:
+        # A worker this phase starts must end before the parent gives up on the phase (and kills
+        # only this process, which would leave the worker holding the GPU).
+        setup["phase_timeout_s"] = max(10.0, timeout_s - 15)
     if phase == "setup":
         result = do_setup(work, gpu_setup.Profile(**setup["profile"]), setup["device"])
     else:
@@ -129,7 +133,8 @@ class Runner:
         return gpu_phases.PHASES[phase](setup, True)
 
     def _child(self, phase: str, timeout: float) -> dict[str, Any]:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--work", str(self.work)]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", phase, "--work", str(self.work),
+               "--timeout", str(timeout)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         except subprocess.TimeoutExpired as e:
@@ -161,6 +166,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="dry run: each phase in a child process, as on a GPU (slower: every child imports torch)")
     p.add_argument("--phase", help=argparse.SUPPRESS)  # internal: run one phase in this child process
     p.add_argument("--work", help=argparse.SUPPRESS)
+    p.add_argument("--timeout", type=float, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     unknown = set(args.only.split(",")) - set(PHASE_ORDER)
     if unknown:
@@ -171,7 +177,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.phase:
-        return child(args.phase, Path(args.work))
+        return child(args.phase, Path(args.work), args.timeout)
     profile = gpu_setup.DRY if args.dry_run else gpu_setup.GPU
     gpu = cuda_device()
     if not args.dry_run and gpu is None:

@@ -233,9 +233,14 @@ def oom(setup: dict[str, Any], retry: bool, in_process: bool) -> dict[str, Any]:
                 del os.environ[key]
         output = log.getvalue()
     else:
-        proc = subprocess.run([sys.executable, "-m", "studio.worker", str(run_id), "--home", str(home.root)],
-                              env={**os.environ, **env}, capture_output=True, text=True, timeout=p["timeout_s"])
-        output = proc.stdout + proc.stderr
+        limit = setup.get("phase_timeout_s", p["timeout_s"])
+        try:
+            proc = subprocess.run([sys.executable, "-m", "studio.worker", str(run_id), "--home", str(home.root)],
+                                  env={**os.environ, **env}, capture_output=True, text=True, timeout=limit)
+            output = proc.stdout + proc.stderr
+        except subprocess.TimeoutExpired as e:  # what the store says of a killed worker is the figure then
+            output = "".join(x.decode(errors="replace") if isinstance(x, bytes) else (x or "")
+                             for x in (e.stdout, e.stderr)) + f"\n(worker killed after {limit:.0f} s)"
     run = runs.get_run(db, run_id)
     return {"oom_retry": retry, "status": run["status"], "run_error": run.get("error"), "warnings": run["warnings"],
             "step": run.get("step"), "batch_size": p["oom_batch"], "injected": bool(env),

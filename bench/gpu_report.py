@@ -114,8 +114,9 @@ def _oom(results: dict[str, Any], profile: Any, log: Callable[[str], None]) -> b
             log(f"{ph}: n/a ({r['error']})")
             ok = False
             continue
+        killed = " (the worker did not end in time and was killed)" if "(worker killed after" in r["log_tail"] else ""
         log(f"{ph}: training.oom_retry {str(r['oom_retry']).lower()} -> status {r['status']} at step {r['step']} "
-            f"in {r['seconds']:.1f} s")
+            f"in {r['seconds']:.1f} s{killed}")
         if r.get("run_error"):
             log(f"  error: {r['run_error']}")
         for w in r.get("warnings") or []:
