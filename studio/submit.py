@@ -67,6 +67,16 @@ def expected_steps(cfg: RunConfig, n_train: int) -> int:
     return max(1, math.ceil(math.ceil(n_train / t.batch_size / t.gradient_accumulation) * t.epochs))
 
 
+def ulmfit_warnings(cfg: RunConfig, probed: dict[str, Any], n_train: int) -> list[str]:
+    """What training.ulmfit would leave unlearned on this model (the worker records the same)."""
+    from studio.core.ulmfit_guards import run_warnings
+
+    if not cfg.training.ulmfit.active:
+        return []
+    groups = [(g["name"], None) for g in probed.get("layer_groups") or []]
+    return run_warnings(cfg.training, groups, expected_steps(cfg, n_train), n_train)
+
+
 def submit(db: Any, home: Home, cfg: RunConfig, n_train: int, launch: bool = True) -> int:
     """Record the run as 'queued', write runs/<id>/config.yaml and start it if nothing is running.
 

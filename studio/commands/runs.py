@@ -31,7 +31,7 @@ def register(sub) -> None:
 
 
 def run_train(args, home, db) -> int:
-    from studio.submit import SubmitError, check_method, load_and_check, submit
+    from studio.submit import SubmitError, check_method, load_and_check, submit, ulmfit_warnings
 
     try:
         cfg, data = load_and_check(args.config)
@@ -41,7 +41,7 @@ def run_train(args, home, db) -> int:
         return 2
     print(f"{cfg.method.name}: {probed['trainable_params']:,} of {probed['total_params']:,} parameters "
           f"trainable ({probed['trainable_percent']:.3f}%)", file=sys.stderr)
-    for w in data.warnings:
+    for w in [*data.warnings, *ulmfit_warnings(cfg, probed, len(data.train))]:
         print(f"warning: {w}", file=sys.stderr)
     run_id = submit(db, home, cfg, len(data.train))
     if args.detach:

@@ -61,6 +61,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     from studio.core.speed import speed_arguments
     from studio.core.tokenize import make_collator, tokenize_rows
     from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
+    from studio.core.ulmfit_guards import run_warnings
     from studio.methods.saving import trainable_names
 
     reporter = reporter or NullReporter()
@@ -106,6 +107,8 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     reporter.warn(list(data.warnings) + warnings)
     max_steps = resolve_max_steps(cfg.training, len(train_ds))
     reporter.set_max_steps(max_steps, trainable, total)
+    # ULMFiT settings that would leave layer groups unlearned (a vanishing rate, never unfrozen)
+    reporter.warn(run_warnings(cfg.training, ulmfit_groups, max_steps, len(train_ds)))
 
     # --- the loop (the Trainer's), resumed from the newest complete checkpoint when asked
     latest = checkpoints.latest_checkpoint(run_dir) if resume else None
