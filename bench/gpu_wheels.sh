@@ -7,7 +7,7 @@
 # (/work/.library/device/KINDS.md lists its packages). Already there at a version that serves:
 # torch 2.11 (CUDA; cannot travel), accelerate 1.15.0, safetensors 0.8.0, tokenizers 0.23,
 # huggingface-hub 1.33, pyyaml, psutil, tqdm, nvidia-ml-py, numpy, pandas, pyarrow, xxhash, fsspec,
-# click, tabulate, python-dateutil, pluggy, triton. transformers is carried although 5.17 is there:
+# tabulate, python-dateutil, pluggy, regex, triton. click is carried for sqlite-utils' floor (>= 8.3.1). transformers is carried although 5.17 is there:
 # 5.17 has no TrainingArguments.activation_checkpointing, which the engine passes.
 #
 #   bash bench/gpu_wheels.sh            # everything (about 59 MiB with the repo; the limit is 64 MiB)
@@ -31,7 +31,7 @@ done
 PACKAGES=(
     transformers==5.23.0 peft==0.21.2
     datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
-    sqlite-utils==4.2.1 click-default-group==1.2.4 sqlite-fts4==1.0.3
+    sqlite-utils==4.2.1 click-default-group==1.2.4 sqlite-fts4==1.0.3 click==8.5.1
     platformdirs==4.14.9 gguf==0.19.0
 )
 [ "$LIGER" = 1 ] && PACKAGES+=(liger-kernel==0.8.5)
