@@ -22,7 +22,10 @@ def test_probe_json_counts_lora_exactly_by_the_formula(home, tiny_models, tmp_pa
     assert out["trainable_params"] == lora
     assert out["method"] == "lora" and out["mergeable"] is True and out["model_type"] == "llama"
     assert [g["name"] for g in out["layer_groups"]] == [f"block {i}" for i in range(c.num_hidden_layers)]
-    assert out["memory_estimate"]["total"] > out["memory_estimate"]["weights"] > 0
+    est = out["memory_estimate"]  # the Models page's estimate (studio.modelinfo.memory), for this config
+    assert est["trainable_params"] == lora and est["problem"] is None
+    assert est["total_bytes"] == (est["weights_bytes"] + est["trainable_state_bytes"] + est["activation_bytes"]
+                                  + est["overhead_bytes"]) and est["activation_bytes"] > 0
     assert "r·(d_in + d_out)" in out["description"]
 
 

@@ -1,8 +1,12 @@
-"""`studio methods | probe`: what each method trains, and exactly how much of a given model."""
+"""`studio methods | probe`: what each method trains, exactly how much of a given model, and what
+training it takes in memory (estimated, or measured with --measure)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+
+from studio.modelinfo.memory import format_memory
 
 
 def register(sub) -> None:
@@ -18,6 +22,9 @@ def register(sub) -> None:
                     help="probe every method on the config's model (each with its default options, "
                          "the config's own method with its options); a method the model cannot take "
                          "gets its reason instead of counts")
+    pr.add_argument("--measure", action="store_true",
+                    help="train 3 steps on the data's longest rows (a micro-batch of them, as the run would) "
+                         "and print the measured peak memory beside the estimate; nothing is kept")
     pr.add_argument("--json", action="store_true", help="print a JSON object, nothing else")
     pr.set_defaults(run=run_probe, needs_db=False)
 
@@ -42,6 +49,8 @@ def run_methods(args, home, db) -> int:
 def run_probe(args, home, db) -> int:
     from studio.submit import SubmitError, check_method, load_and_check, load_without_data
 
+    if args.measure:
+        return run_measure(args, home)
     try:
         if args.num_labels is not None:
             cfg, labels = load_without_data(args.config), [f"LABEL_{i}" for i in range(args.num_labels)]
@@ -68,8 +77,52 @@ def run_probe(args, home, db) -> int:
           f"({result['trainable_percent']:.3f}%)")
     for g in result["layer_groups"]:
         print(f"  {g['name']:<12} {g['params']:>12,}")
-    print(f"  memory for weights, gradients and optimizer ≈ {result['memory_estimate']['total'] / 2**20:,.1f} MiB"
-          " (activations come on top)")
+    est = result["memory_estimate"]
+    print(f"  memory estimate: {est['problem']}" if est["problem"] else
+          f"  memory estimate ≈ {format_memory(est['total_bytes'])} on {est['device']} (weights "
+          f"{format_memory(est['weights_bytes'])}, trainable state {format_memory(est['trainable_state_bytes'])}, "
+          f"activations {format_memory(est['activation_bytes'])}, overhead {format_memory(est['overhead_bytes'])})")
+    return 0
+
+
+def run_measure(args, home) -> int:
+    """`studio probe CONFIG --measure`: 3 steps on the longest rows; measured peak beside the estimate."""
+    from studio.core.measure import MeasureError, measure
+    from studio.submit import SubmitError, check_method, load_and_check
+
+    if args.all_methods or args.num_labels is not None:
+        print("studio: --measure trains the config's own method on its own data; drop --all-methods and "
+              "--num-labels", file=sys.stderr)
+        return 2
+
+    def stage(text: str, fraction: float) -> None:
+        line = json.dumps({"stage": text, "fraction": round(fraction, 3)}) if args.json else f"  {text}"
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        cfg, data = load_and_check(args.config)
+        check_method(cfg, data.label_names, str(args.config))  # a refusal is named before anything loads
+        with contextlib.redirect_stdout(sys.stderr):  # the Trainer prints its logs; stdout is the answer's
+            result = measure(cfg, data, home.models_dir, len(data.label_names or []) or 2, stage)
+    except SubmitError as e:
+        print(f"studio: {e}", file=sys.stderr)
+        return 2
+    except (MeasureError, RuntimeError, ValueError, OSError) as e:
+        print(f"studio: {args.config}: measuring failed: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, default=str))
+        return 0
+    rows, cols = result["batch_shape"]
+    est = result["estimate"]
+    print(f"{result['method']} on {result['model']} ({result['device']}, {result['precision']}): "
+          f"{result['steps']} steps on the {len(result['rows'])} longest rows "
+          f"({'packed into ' if result['packed'] else ''}{rows} × {cols} tokens) in {result['seconds']:.1f} s")
+    print(f"  measured peak  {format_memory(result['measured_bytes']):>10}  ({result['measured']})")
+    print(f"  estimate       {format_memory(result['estimate_bytes']):>10}" if result["estimate_bytes"] else
+          f"  estimate       unavailable: {est['problem']}")
+    if result["ratio"] is not None:
+        print(f"  measured / estimate = {result['ratio']:.2f}")
     return 0
 
 
@@ -77,10 +130,9 @@ def probe_all(cfg, labels, source: str) -> dict:
     """Every method probed on cfg's model; refusals carry their reason. Also says whether CUDA is here."""
     from dataclasses import replace
 
-    import torch
-
     from studio import methods
     from studio.config import MethodSpec
+    from studio.core.probe import machine, model_facts
     from studio.submit import SubmitError, check_method
 
     results = []
@@ -90,4 +142,7 @@ def probe_all(cfg, labels, source: str) -> dict:
             results.append(check_method(replace(cfg, method=MethodSpec(name, options)), labels, source))
         except SubmitError as e:
             results.append({"method": name, "error": str(e).removeprefix(f"{source}: ")})
-    return {"model": cfg.model, "task": cfg.task, "cuda": torch.cuda.is_available(), "methods": results}
+    # The model's header facts and this machine's CUDA/bf16 let the GUI recompute the one memory
+    # estimate (studio.modelinfo.memory) at once when the batch, length or checkpointing change.
+    return {"model": cfg.model, "task": cfg.task, **machine(), "facts": model_facts(cfg.model).to_dict(),
+            "methods": results}

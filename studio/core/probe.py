@@ -1,14 +1,13 @@
 """A cheap, exact parameter probe: the model is built on the meta device (no weights read, no
-memory used), the method applied, and its trainable / total parameters counted before training."""
+memory used), the method applied, and its trainable / total parameters counted before training.
+Its memory estimate is the Models page's (studio.modelinfo.memory) for the config's settings."""
 from __future__ import annotations
 
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
 
 from studio.config import RunConfig
-
-# Bytes per stored weight by how the base is held during training.
-_WEIGHT_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "int8": 1.0, "nf4": 0.5, "fp4": 0.5}
+from studio.modelinfo.facts import ModelFacts
 
 
 def probe(cfg: RunConfig, label_names: list[str] | None = None) -> dict[str, Any]:
@@ -51,7 +50,7 @@ def probe(cfg: RunConfig, label_names: list[str] | None = None) -> dict[str, Any
         "total_params": total,
         "trainable_percent": 100.0 * trainable / total if total else 0.0,
         "layer_groups": groups,
-        "memory_estimate": memory_estimate(trainable, total, _storage(cfg, opts)),
+        "memory_estimate": config_estimate(cfg, len(label_names or []) or 2),
         "description": method.describe(),
     }
 
@@ -68,19 +67,39 @@ def model_config(ref: str, trust_remote_code: bool = False) -> Any:
     return AutoConfig.from_pretrained(src.path, trust_remote_code=trust_remote_code)
 
 
-def _storage(cfg: RunConfig, opts: Any) -> str:
-    """How the frozen base weights are stored while training."""
-    bits = getattr(opts, "bits", None)
-    if bits == 4:
-        return getattr(opts, "quant_type", "nf4")
-    if bits == 8:
-        return "int8"
-    return "bf16" if cfg.training.precision in ("bf16", "fp16") else "fp32"
+@lru_cache(maxsize=8)
+def model_facts(ref: str) -> ModelFacts:
+    """Header facts of a local model (a hub id not on disk gets a problem, as on the Models page)."""
+    from studio.modelinfo.facts import facts_for
+    from studio.modelinfo.sources import resolve_model
+
+    src = resolve_model(ref)
+    if src.kind == "hub":
+        return ModelFacts(problem="the estimate needs the model's weights on this machine "
+                                  "(safetensors or GGUF headers)")
+    return facts_for(src.path, src.gguf_file)
 
 
-def memory_estimate(trainable: int, total: int, storage: str) -> dict[str, int]:
-    """Bytes for weights, gradients and AdamW state (fp32 for trainable ones); activations excluded."""
-    weights = int((total - trainable) * _WEIGHT_BYTES[storage] + trainable * 4)
-    gradients, optimizer = trainable * 4, trainable * 8
-    return {"weights": weights, "gradients": gradients, "optimizer": optimizer,
-            "total": weights + gradients + optimizer, "base_storage": storage}  # type: ignore[dict-item]
+def machine() -> dict[str, bool]:
+    """What the estimate's device and precision depend on: CUDA, and bf16 on it."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {"cuda": cuda, "bf16": cuda and torch.cuda.is_bf16_supported()}
+
+
+def config_estimate(cfg: RunConfig, num_labels: int = 2, tokens: int | None = None,
+                    packed: bool | None = None) -> dict[str, Any]:
+    """The one memory estimate (studio.modelinfo.memory) of `cfg` on this machine."""
+    from studio.methods.registry import option_specs
+    from studio.modelinfo.run_memory import resolve_device, run_estimate
+
+    has = machine()
+    device, precision = resolve_device(cfg.training, has["cuda"], has["bf16"])
+    facts = model_facts(cfg.model)
+    defaults = {o["name"]: o["default"] for o in option_specs(cfg.method.name)}
+    est = run_estimate(facts, cfg, defaults, device=device, precision=precision, num_labels=num_labels,
+                       tokens=tokens, packed=packed)
+    if est["problem"] and facts.problem:
+        est["problem"] = facts.problem  # why the facts are missing says more than "needs the count"
+    return est

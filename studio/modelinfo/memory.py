@@ -7,6 +7,7 @@ the numbers here never drift from the method modules.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from studio.methods.targets import target_modules
@@ -174,9 +175,13 @@ def head(facts: ModelFacts, task: str, num_labels: int) -> tuple[int, int]:
 
 
 def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, precision: str,
-             options: dict[str, Any] | None = None, task: str | None = None,
-             num_labels: int = 2) -> dict[str, Any]:
-    """Bytes to train `method` on this model: weights, trainable state, activations, overhead, and why."""
+             options: dict[str, Any] | None = None, task: str | None = None, num_labels: int = 2, *,
+             device: str = "cuda", checkpoint_every: int | None = None, offload: bool = False,
+             packed: bool = False, tokens: int | None = None) -> dict[str, Any]:
+    """Bytes to train `method` on this model: weights, trainable state, activations, overhead, and why.
+
+    tokens: the tokens of one micro-batch when known (the longest rows, padded or packed); else the
+    bound batch_size·seq_len. checkpoint_every: transformers' every_n_layers (1 = every block)."""
     opts = dict(options or {})
     task = task or task_of(facts)
     out: dict[str, Any] = {"method": method, "task": task, "problem": None}
@@ -201,10 +206,9 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
     if method in PEFT_NATIVE and task == "classification":
         added += h  # peft trains a copy of the head (modules_to_save); the original stays, frozen
     total = base + added
-    d, L, V = facts.hidden_size, facts.layers, facts.vocab_size or 0
     wbytes, notes = BYTES.get(precision, 4.0), []
     if method == "qlora":
-        linear = sum(o * i for o, i in _linears(facts).values()) * L + \
+        linear = sum(o * i for o, i in _linears(facts).values()) * facts.layers + \
             sum(o * i for o, i in facts.extra_linears.values())
         qbytes = 1.0 if int(opts.get("bits", 4)) == 8 else NF4_BYTES[bool(opts.get("double_quant", True))]
         weights = linear * qbytes + (total - t - linear) * 4.0
@@ -216,35 +220,77 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
         notes.append(f"frozen weights in {precision} ({wbytes:g} bytes each)")
     state = STATE_BYTES * t
     notes.append(f"{STATE_BYTES} bytes per trainable parameter: fp32 weight, gradient, Adam m and v")
-    tokens = batch_size * (seq_len + (int(opts.get("num_virtual_tokens", 0)) if method == "prompt" else 0))
-    per_layer = ACTIVATION_BYTES * (1 if precision in ("bf16", "fp16") else 2)
-    stored_layers = min(int(opts.get("k", L)), L) if method == "top_k" else L
-    if opts.get("gradient_checkpointing"):
-        activations = tokens * d * (stored_layers * 2 + per_layer)
-        notes.append("gradient checkpointing: one 16-bit input per layer kept, one layer recomputed at a time")
-    else:
-        activations = tokens * d * stored_layers * per_layer
-        notes.append(f"activations ≈ batch·seq·d·layers·{per_layer} bytes ({ACTIVATION_BYTES} with 16-bit "
-                     "activations, Korthikanti et al. 2022, without the s² attention scores that SDPA/"
-                     "flash attention do not store; doubled for fp32)"
-                     + (f"; only the top {stored_layers} blocks keep activations" if method == "top_k" else ""))
-    if task == "causal-lm" and V:
-        activations += tokens * V * 8
-        notes.append("logits for the loss: batch·seq·vocab·8 bytes (fp32 values and their gradient)")
-    notes.append(f"{CUDA_OVERHEAD // MB} MiB for the CUDA context, kernels workspace and allocator slack")
+    if checkpoint_every is None and opts.get("gradient_checkpointing"):
+        checkpoint_every = 1  # QLoRA's own option: peft's k-bit preparation turns it on
+    activations = _activations(facts, method, opts, task, batch_size, seq_len, precision, notes,
+                               checkpoint_every=checkpoint_every, offload=offload and device == "cuda",
+                               packed=packed, tokens=tokens)
+    overhead = CUDA_OVERHEAD if device == "cuda" else 0
+    notes.append(f"{CUDA_OVERHEAD // MB} MiB for the CUDA context, kernels workspace and allocator slack"
+                 if overhead else "on the CPU: no CUDA context; the measured figure is the process's RSS growth")
     out.update({
         "trainable_params": int(t), "total_params": int(total), "formula": formula,
         "trainable_percent": 100.0 * t / total if total else 0.0,
         "weights_bytes": int(weights), "trainable_state_bytes": int(state),
-        "activation_bytes": int(activations), "overhead_bytes": CUDA_OVERHEAD,
+        "activation_bytes": int(activations), "overhead_bytes": overhead, "device": device,
     })
-    out["total_bytes"] = out["weights_bytes"] + state + out["activation_bytes"] + CUDA_OVERHEAD
+    out["total_bytes"] = out["weights_bytes"] + state + out["activation_bytes"] + overhead
     out["assumptions"] = notes
     return out
 
 
+def _activations(facts: ModelFacts, method: str, opts: dict[str, Any], task: str, batch_size: int,
+                 seq_len: int, precision: str, notes: list[str], *, checkpoint_every: int | None,
+                 offload: bool, packed: bool, tokens: int | None) -> float:
+    """Bytes kept for the backward pass: per block, per token, the logits, under checkpointing."""
+    d, L, V = facts.hidden_size or 0, facts.layers or 0, facts.vocab_size or 0
+    virtual = int(opts.get("num_virtual_tokens", 0)) * batch_size if method == "prompt" else 0
+    if tokens is None:
+        tokens = batch_size * seq_len
+        notes.append(f"{tokens:,} tokens per micro-batch, the bound batch·max_length = {batch_size}·{seq_len} ("
+                     + ("packed batches hold no pad tokens, so real ones are fewer)" if packed else
+                        "a batch is padded only to its longest row, so real ones may be fewer)"))
+    else:
+        notes.append(f"{tokens:,} tokens per micro-batch, counted on the longest rows ("
+                     + ("packed: no pad tokens)" if packed else "padded to the longest of them)"))
+    tokens += virtual
+    sixteen = precision in ("bf16", "fp16")
+    per_layer = ACTIVATION_BYTES * (1 if sixteen else 2)
+    stored = min(int(opts.get("k", L)), L) if method == "top_k" else L
+    if checkpoint_every:
+        # transformers checkpoints blocks 0, K, 2K, ...: those keep only their input, the others keep
+        # everything; backward recomputes one checkpointed block at a time on top.
+        ckpt = math.ceil(stored / checkpoint_every)
+        kept_inputs = 0 if offload else ckpt * (2 if sixteen else 4)
+        per_token = (stored - ckpt) * per_layer + kept_inputs + per_layer
+        notes.append(f"activation checkpointing of every {checkpoint_every} block(s): {ckpt} of {stored} blocks "
+                     "keep only their input" + (" (offloaded to CPU memory)" if offload else "")
+                     + ", the rest all activations, plus one block recomputed in the backward pass")
+    else:
+        per_token = stored * per_layer
+        notes.append(f"activations ≈ tokens·d·layers·{per_layer} bytes ({ACTIVATION_BYTES} with 16-bit "
+                     "activations, Korthikanti et al. 2022, without the s² attention scores that SDPA/"
+                     "flash attention do not store; doubled for fp32)"
+                     + (f"; only the top {stored} blocks keep activations" if method == "top_k" else ""))
+    activations = tokens * d * per_token
+    if task == "causal-lm" and V:
+        activations += tokens * V * 8
+        notes.append("logits for the loss: tokens·vocab·8 bytes (fp32 values and their gradient)")
+    return activations
+
+
+def format_memory(n: float | None) -> str:
+    """Memory in binary units as nvidia-smi counts it: '12 KiB', '512 MiB', '4.50 GiB' (one formatter)."""
+    if n is None:
+        return ""
+    if n >= 2**30:
+        return f"{n / 2**30:.2f} GiB"
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
 def estimate_all(facts: ModelFacts, defaults: dict[str, dict[str, Any]], batch_size: int, seq_len: int,
-                 precision: str, task: str | None = None, num_labels: int = 2) -> list[dict[str, Any]]:
+                 precision: str, task: str | None = None, num_labels: int = 2,
+                 **settings: Any) -> list[dict[str, Any]]:
     """estimate() for every method in `defaults` (method name → its default options), by name."""
-    return [estimate(facts, m, batch_size, seq_len, precision, opts, task, num_labels)
+    return [estimate(facts, m, batch_size, seq_len, precision, opts, task, num_labels, **settings)
             for m, opts in sorted(defaults.items())]

@@ -115,3 +115,64 @@ def test_bare_encoders_are_estimated_as_classifiers():
 
     assert task_of(ModelFacts(architecture="BertModel", model_type="bert")) == "classification"
     assert task_of(ModelFacts(architecture="LlamaForCausalLM", model_type="llama")) == "causal-lm"
+
+
+def _llama_parts(tiny_models, tokens: int):
+    facts = facts_for(tiny_models["llama"])
+    return facts, tokens * facts.hidden_size, tokens * facts.vocab_size * 8  # per-unit base, logits
+
+
+def test_checkpointing_keeps_every_kth_blocks_input_plus_one_recompute(tiny_models, method_defaults):
+    facts, unit, logits = _llama_parts(tiny_models, 8 * 64)
+    lora, L = method_defaults["lora"], facts.layers
+    assert L == 2
+
+    def act(**kw):
+        return estimate(facts, "lora", 8, 64, "bf16", lora, **kw)["activation_bytes"]
+
+    assert act() == unit * L * 34 + logits
+    # every block checkpointed: each keeps its 16-bit input; backward recomputes one block at a time
+    assert act(checkpoint_every=1) == unit * (L * 2 + 34) + logits
+    # transformers' every_n_layers=2 checkpoints block 0 only; block 1 keeps all its activations
+    assert act(checkpoint_every=2) == unit * (34 + 2 + 34) + logits
+    assert act(checkpoint_every=1, offload=True) == unit * 34 + logits  # inputs live in CPU memory
+    on_cpu = estimate(facts, "lora", 8, 64, "bf16", lora, device="cpu", checkpoint_every=1, offload=True)
+    assert on_cpu["activation_bytes"] == act(checkpoint_every=1)  # offload is CUDA-only
+    assert "every 2 block(s): 1 of 2 blocks" in " ".join(
+        estimate(facts, "lora", 8, 64, "bf16", lora, checkpoint_every=2)["assumptions"])
+
+
+def test_cuda_overhead_only_on_cuda_and_real_token_counts(tiny_models, method_defaults):
+    facts, unit, logits = _llama_parts(tiny_models, 100)
+    lora = method_defaults["lora"]
+    cuda = estimate(facts, "lora", 8, 64, "fp32", lora)
+    cpu = estimate(facts, "lora", 8, 64, "fp32", lora, device="cpu")
+    assert cuda["total_bytes"] - cpu["total_bytes"] == CUDA_OVERHEAD and cpu["overhead_bytes"] == 0
+    packed = estimate(facts, "lora", 8, 64, "fp32", lora, device="cpu", packed=True, tokens=100)
+    assert packed["activation_bytes"] == unit * facts.layers * 68 + logits  # fp32: 2 × 34 bytes
+    assert "100 tokens per micro-batch, counted on the longest rows (packed" in " ".join(packed["assumptions"])
+    bound = " ".join(estimate(facts, "lora", 8, 64, "fp32", lora, packed=True)["assumptions"])
+    assert "512 tokens per micro-batch, the bound batch·max_length" in bound and "no pad tokens" in bound
+
+
+def test_run_estimate_follows_the_config(tiny_models, method_defaults):
+    from studio.config import RunConfig
+    from studio.modelinfo.run_memory import resolve_device, run_estimate
+
+    cfg = RunConfig.from_dict({"name": "x", "task": "causal-lm", "model": str(tiny_models["llama"]),
+                               "data": {"train": "d.jsonl",
+                               "max_length": 48}, "method": {"name": "lora", "r": 2},
+                               "training": {"batch_size": 3, "activation_checkpointing": {"every_n": 2}}})
+    facts = facts_for(tiny_models["llama"])
+    assert resolve_device(cfg.training, cuda=False) == ("cpu", "fp32")
+    assert resolve_device(cfg.training, cuda=True) == ("cuda", "bf16")
+    got = run_estimate(facts, cfg, method_defaults["lora"], device="cpu", precision="fp32")
+    want = estimate(facts, "lora", 3, 48, "fp32", {**method_defaults["lora"], "r": 2}, "causal-lm",
+                    device="cpu", checkpoint_every=2, packed=True)
+    assert got == want and got["trainable_params"] == facts.layers * 2 * (32 + 32 + 32 + 16)
+
+
+def test_one_formatter_in_binary_units():
+    from studio.modelinfo.memory import format_memory
+
+    assert [format_memory(n) for n in (12 * 1024, 850 * 2**20, 4.5 * 2**30)] == ["12 KiB", "850 MiB", "4.50 GiB"]

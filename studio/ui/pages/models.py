@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QHea
                                QLineEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from studio.modelinfo import hub
+from studio.modelinfo.run_memory import method_defaults
 from studio.modelinfo.scan import ModelEntry, local_models
 from studio.paths import Home
 from studio.store import model_folders
@@ -25,11 +26,6 @@ from studio.ui.widgets.model_table import COLUMNS, ModelsFilter, ModelsTableMode
 SCANNING = "Scanning for models…"
 SEARCHING = "Searching the Hugging Face Hub…"
 HUB_LIMIT, HUB_TIMEOUT_S = 30, 8.0
-
-
-def method_defaults(methods: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """`studio methods --json` → {method: {option: default}}."""
-    return {m["name"]: {o["name"]: o["default"] for o in m["options"]} for m in methods}
 
 
 class ModelsPage(QWidget):

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QGroup
                                QHeaderView, QLabel, QPushButton, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from studio.modelinfo.memory import estimate_all, task_of
+from studio.modelinfo.memory import estimate_all, format_memory, task_of
 from studio.modelinfo.scan import ModelEntry
 from studio.ui.progress import format_bytes, format_count
 
@@ -20,17 +20,10 @@ FACTS = ("Architecture", "Model type", "Parameters", "Stored as", "Quantization"
 MEMORY_COLUMNS = ("Method", "Trainable", "% of model", "Weights", "Trainable state", "Activations",
                   "Overhead", "Total")
 PRECISIONS = ("bf16", "fp16", "fp32")
+DEVICES = ("cuda", "cpu")
+CHECKPOINTING = ("off", "on")
 NO_MODEL = "Select a model to see its facts and what training it takes."
 WAITING = "Reading the methods' default options…"
-
-
-def gib(n: float | None) -> str:
-    """GPU memory in binary units as nvidia-smi counts it: '12 KiB', '512 MiB', '4.50 GiB'."""
-    if n is None:
-        return ""
-    if n >= 2**30:
-        return f"{n / 2**30:.2f} GiB"
-    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
 
 
 def fact_values(entry: ModelEntry) -> dict[str, str]:
@@ -99,15 +92,27 @@ class ModelDetail(QWidget):
         self.task.setToolTip("causal-lm: the model's LM head and logits; classification: a new head of "
                              "'Labels' outputs replaces it")
         self.labels = self._spin(2, 100_000, 2, "Classes of the classification head")
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setToolTip("cuda adds the CUDA context, kernels workspace and allocator slack")
+        self.checkpointing = QComboBox()
+        self.checkpointing.addItems(CHECKPOINTING)
+        self.checkpointing.setToolTip("Activation checkpointing (training.activation_checkpointing): each "
+                                      "block keeps only its input and is recomputed in the backward pass")
         for signal in (self.batch.valueChanged, self.seq_len.valueChanged, self.labels.valueChanged,
-                       self.precision.currentTextChanged, self.task.currentTextChanged):
+                       self.precision.currentTextChanged, self.task.currentTextChanged,
+                       self.device.currentTextChanged, self.checkpointing.currentTextChanged):
             signal.connect(self.recompute)
-        inputs = QHBoxLayout()
-        for text, widget in (("Batch", self.batch), ("Sequence", self.seq_len),
-                             ("Precision", self.precision), ("Task", self.task), ("Labels", self.labels)):
-            inputs.addWidget(QLabel(text))
-            inputs.addWidget(widget)
-        inputs.addStretch(1)
+        inputs = QVBoxLayout()  # two rows, so the pane stays narrow enough beside the facts
+        for pairs in ((("Batch", self.batch), ("Sequence", self.seq_len), ("Precision", self.precision),
+                       ("Device", self.device)),
+                      (("Task", self.task), ("Labels", self.labels), ("Checkpointing", self.checkpointing))):
+            line = QHBoxLayout()
+            for text, widget in pairs:
+                line.addWidget(QLabel(text))
+                line.addWidget(widget)
+            line.addStretch(1)
+            inputs.addLayout(line)
 
         self.memory = QTableWidget(0, len(MEMORY_COLUMNS))
         self.memory.setHorizontalHeaderLabels(MEMORY_COLUMNS)
@@ -118,7 +123,7 @@ class ModelDetail(QWidget):
         self.assumptions = QLabel()
         self.assumptions.setWordWrap(True)
         self.assumptions.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        memory_box = QGroupBox("Training memory estimate per method (on a CUDA GPU)")
+        memory_box = QGroupBox("Training memory estimate per method")
         mem_layout = QVBoxLayout(memory_box)
         mem_layout.addLayout(inputs)
         mem_layout.addWidget(self.memory, 1)
@@ -185,7 +190,9 @@ class ModelDetail(QWidget):
             self.assumptions.setText(self._defaults_error or WAITING)
             return
         rows = estimate_all(entry.facts, self._defaults, self.batch.value(), self.seq_len.value(),
-                            self.precision.currentText(), self.task.currentText(), self.labels.value())
+                            self.precision.currentText(), self.task.currentText(), self.labels.value(),
+                            device=self.device.currentText(),
+                            checkpoint_every=1 if self.checkpointing.currentText() == "on" else None)
         self.memory.setRowCount(len(rows))
         for r, est in enumerate(rows):
             self._fill_row(r, est)
@@ -205,9 +212,9 @@ class ModelDetail(QWidget):
             self.memory.setItem(r, 1, item)
             self.memory.setSpan(r, 1, 1, len(MEMORY_COLUMNS) - 1)
             return
-        cells = (f"{est['trainable_params']:,}", f"{est['trainable_percent']:.3g} %", gib(est["weights_bytes"]),
-                 gib(est["trainable_state_bytes"]), gib(est["activation_bytes"]), gib(est["overhead_bytes"]),
-                 gib(est["total_bytes"]))
+        cells = (f"{est['trainable_params']:,}", f"{est['trainable_percent']:.3g} %",
+                 *(format_memory(est[k]) for k in ("weights_bytes", "trainable_state_bytes", "activation_bytes",
+                                                   "overhead_bytes", "total_bytes")))
         for c, text in enumerate(cells, start=1):
             item = QTableWidgetItem(text)
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -1,5 +1,6 @@
-"""Wizard step 5: the config as YAML, the equivalent `studio train` command, the memory estimate;
-Start saves the config under <home>/configs/ and queues the run through `studio train --detach`."""
+"""Wizard step 5: the config as YAML, the equivalent `studio train` command, the memory estimate and
+a Measure button (memory_panel.py); Start saves the config under <home>/configs/ and queues the run
+through `studio train --detach`."""
 from __future__ import annotations
 
 import copy
@@ -14,20 +15,10 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPla
 
 from studio.config import ConfigError, RunConfig, dump_config
 from studio.ui import cli_call
-from studio.ui.progress import format_bytes
+from studio.ui.pages.wizard.memory_panel import MemoryPanel
 
 TRAIN_TIMEOUT_S = 600.0  # `studio train` validates the data and probes the method before queueing
 ERROR_STYLE = "color:#c0392b;"
-
-
-def memory_text(entry: dict[str, Any] | None) -> str:
-    """The probe's memory estimate in words (activations come on top)."""
-    if entry is None or "memory_estimate" not in entry:
-        return "Memory estimate: counting…"
-    m = entry["memory_estimate"]
-    return (f"Memory for weights ({m.get('base_storage', '?')} base) {format_bytes(m['weights'])} + gradients "
-            f"{format_bytes(m['gradients'])} + optimizer {format_bytes(m['optimizer'])} ≈ "
-            f"{format_bytes(m['total'])} (activations come on top)")
 
 
 class ReviewStep(QWidget):
@@ -53,8 +44,7 @@ class ReviewStep(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.command, 1)
         row.addWidget(self.copy_button)
-        self.memory = QLabel()
-        self.memory.setWordWrap(True)
+        self.memory = MemoryPanel(state)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -70,7 +60,6 @@ class ReviewStep(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.memory)
         layout.addLayout(bottom)
-        state.probed.connect(self._show_memory)
 
     def config_path(self) -> Path:
         """Where Start saves the config: <home>/configs/<name>.yaml."""
@@ -91,15 +80,9 @@ class ReviewStep(QWidget):
             preview = self._state.write_temp(cfg.to_dict(), "review")  # the very text dump_config writes
             self.yaml_view.setPlainText(preview.read_text(encoding="utf-8"))
             self._say("")
+            self.memory.refresh(cfg, self.yaml_view.toPlainText())
         self.command.setText(f"studio train {shlex.quote(str(self.config_path()))}")
-        self._show_memory()
         self.changed.emit()
-
-    def _show_memory(self) -> None:
-        name = self._state.config["method"].get("name", "")
-        entry = self._state.probe_of(name)
-        self.memory.setText(memory_text(entry) if not self._state.probe_error else
-                            f"Memory estimate unavailable: {self._state.probe_error}")
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet(ERROR_STYLE if error else "")
