@@ -19,6 +19,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -200,12 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     if "qlora" in wanted and importlib.util.find_spec("bitsandbytes") is None:
         wanted.remove("qlora")
         log("note: bitsandbytes is not installed: section 2 (QLoRA) is skipped")
-    if not args.dry_run:
-        import shutil
-
-        if not shutil.which("nvidia-smi"):
-            log("note: nvidia-smi missing")
-    log(f"{'DRY RUN (the same code, tiny model): figures exercise the code, they are not GPU figures' if args.dry_run else 'GPU run'}")
+    log("DRY RUN (the same code, tiny model): figures exercise the code, they are not GPU figures"
+        if args.dry_run else "GPU run")
     log(f"device: {gpu or 'cpu'}; python {sys.version.split()[0]}; {versions()}")
     log(f"model: {profile.describe()}")
     gpu_setup.save_setup(work, profile, work / "model", {}, device)
@@ -226,8 +223,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             log(f"kept {work}")
         else:
-            import shutil
-
             shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1
 
