@@ -18,6 +18,11 @@ def step(qtbot, home):
     return widget
 
 
+def test_an_empty_learning_rate_waits_for_the_methods_rate(step):
+    assert step.form.value("learning_rate") is None and step.error() is None
+    assert "recommended learning rate" in step.note.text()
+
+
 def test_controls_start_at_the_config_defaults_with_the_field_docs_as_tooltips(step):
     assert step.speed.values() == {"packing": "auto", "activation_checkpointing": "off", "kernels": "auto",
                                    "oom_retry": True}
@@ -59,7 +64,8 @@ def test_what_the_step_writes_reads_back_equal(step, tmp_path, packing, checkpoi
                         ("kernels", kernels), ("oom_retry", oom_retry)):
         step.speed.set_value(name, value)
     assert step.error() is None
-    config = {**step._state.config, "name": "t", "model": "sample:smollm2", "data": {"train": str(tmp_path / "train.jsonl")}}
+    config = {**step._state.config, "name": "t", "model": "sample:smollm2",
+              "data": {"train": str(tmp_path / "train.jsonl")}}
     cfg = RunConfig.from_dict(config)
     path = tmp_path / "run.yaml"
     dump_config(cfg, path)

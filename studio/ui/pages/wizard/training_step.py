@@ -142,8 +142,16 @@ class TrainingStep(QWidget):
         names = self.layer_groups()
         note = "" if names else "Layer groups appear once the parameter count has finished; showing one line."
         names = names or ["all trainable"]
+        spec = self.spec()
+        if spec.learning_rate is None:  # left empty: the run uses the method's recommended rate
+            info = self._state.method_info(self._state.config["method"].get("name"))
+            if info is None:
+                self.note.setText("The run uses the method's recommended learning rate; the preview "
+                                  "follows once the methods are listed.")
+                return
+            spec.learning_rate = info["learning_rate"]
         try:
-            steps, table = preview_table(self.spec(), len(names), self._state.steps_per_epoch())
+            steps, table = preview_table(spec, len(names), self._state.steps_per_epoch())
         except ValueError as e:
             self.note.setText(str(e))
             return
