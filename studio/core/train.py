@@ -10,14 +10,13 @@ import math
 import os
 import shutil
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from studio import __version__
 from studio.config import RunConfig, TrainingSpec
 from studio.core import checkpoints, faults  # faults: test-only, inert unless STUDIO_FAULT_* is set
-from studio.methods.saving import save_method_weights, uses_own_format
+from studio.methods.saving import uses_own_format
 
 
 @dataclass
@@ -51,59 +50,23 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     """Fine-tune as `cfg` says; resume from the newest complete checkpoint when asked."""
     import transformers
 
-    from studio import methods
-    from studio.core.data import prepare_data
-    from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
-                                     method_load_kwargs, model_folder)
-    from studio.core.packing import apply_plan, batch_collator, example_lengths, log_line, plan_batches
     from studio.core.input_grads import DropInputGrads
-    from studio.core.prefix_checkpointing import keep_prefix_under_checkpointing
-    from studio.core.speed import speed_arguments
-    from studio.core.tokenize import make_collator, tokenize_rows
+    from studio.core.run_setup import load_run, use_batch_plan
+    from studio.core.tokenize import make_collator
     from studio.core.trainer import StudioTrainer, accuracy_metrics, argmax_logits
     from studio.core.ulmfit_guards import run_warnings
-    from studio.methods.saving import trainable_names
 
     reporter = reporter or NullReporter()
     run_dir = Path(run_dir)
     checkpoints.clean_leftovers(run_dir)
     transformers.set_seed(cfg.training.seed)
 
-    # --- data and model
-    reporter.stage("reading data")
-    data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
-    reporter.stage("loading model")
-    folder = model_folder(cfg.model, Path(models_dir), cfg.trust_remote_code)
-    tokenizer = load_tokenizer(folder, cfg.trust_remote_code)
-    device, precision = pick_device(cfg.training)
-    method = methods.get(cfg.method.name)
-    opts = methods.parse_options(cfg.method.name, cfg.method.options)
-    model = load_model(folder, cfg.task, label_names=data.label_names, trust_remote_code=cfg.trust_remote_code,
-                       **method_load_kwargs(cfg.method.name, opts, device))
-    ensure_pad_token_id(model, tokenizer)
-    model = method.apply(model, opts, cfg.task)
-    # Activation checkpointing and fused kernels (core/speed.py): Trainer kwargs and one line each
-    model_type = getattr(model.config, "model_type", None)
-    speed, speed_lines = speed_arguments(cfg.training, device, model_type, cfg.task)
-    for line in speed_lines:
-        log_line(line)
-    if cfg.training.checkpoint_every:
-        keep_prefix_under_checkpointing(model)  # else checkpointed blocks would drop the prefix
-    ulmfit_groups = StudioTrainer.ulmfit_groups(model, cfg.training)  # None unless training.ulmfit is on
-    trained = trainable_names(model)  # what the method trains (gradual unfreezing toggles it later)
-    trainable, total = count_parameters(model)
-    save = partial(save_method_weights, method_name=cfg.method.name, opts=opts, names=trained)
-
-    reporter.stage("tokenizing")
-    label2id = {n: i for i, n in enumerate(data.label_names)} if data.label_names else None
-    tok_args = dict(max_length=cfg.data.max_length, train_on_prompt=cfg.data.train_on_prompt, label2id=label2id)
-    train_ds, warnings = tokenize_rows(data.train, data.format, tokenizer,
-                                       source_lines=data.source_lines.get("train"), **tok_args)
-    eval_ds = None
-    if data.validation:
-        eval_ds, more = tokenize_rows(data.validation, data.format, tokenizer,
-                                      source_lines=data.source_lines.get("validation"), **tok_args)
-        warnings += more
+    # --- data, model, method and tokens (core/run_setup.py; the LR range test starts there too)
+    parts = load_run(cfg, Path(models_dir), reporter)
+    data, folder, tokenizer, model, train_ds, eval_ds = (parts.data, parts.folder, parts.tokenizer, parts.model,
+                                                         parts.train_ds, parts.eval_ds)
+    device, precision, speed, ulmfit_groups = parts.device, parts.precision, parts.speed, parts.ulmfit_groups
+    trainable, total, save, warnings = parts.trainable, parts.total, parts.save, parts.warnings
     reporter.warn(list(data.warnings) + warnings)
     max_steps = resolve_max_steps(cfg.training, len(train_ds))
     reporter.set_max_steps(max_steps, trainable, total)
@@ -124,14 +87,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
         keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved,
         training=cfg.training, layer_groups=ulmfit_groups,
         save_weights=save if uses_own_format(cfg.method.name) else None)
-    # Packed rows or length-grouped ones (core/packing.py); checked once the Trainer has put the model
-    # on its device, where the check is cheap.
-    batches = plan_batches(cfg.training.packing, cfg.task, trainer.model, example_lengths(train_ds),
-                           cfg.training.batch_size)
-    log_line(batches.line)
-    reporter.warn([batches.warning] if batches.warning else [])
-    trainer.data_collator = batch_collator(batches, tokenizer, cfg.task)
-    apply_plan(batches, trainer.args)
+    use_batch_plan(trainer, cfg, parts, reporter)  # packed or length-grouped batches
     if cfg.training.checkpoint_every:
         trainer.add_callback(DropInputGrads())  # frozen lower blocks need no backward (core/input_grads.py)
     reporter.stage("training")
