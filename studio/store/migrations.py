@@ -165,3 +165,22 @@ def m006_comparisons(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS(name="m007_lr_finds")
+def m007_lr_finds(db: sqlite_utils.Database) -> None:
+    """Learning-rate range tests, keyed by the hash of what they depend on (core/lr_range.config_hash)."""
+    db.execute(
+        """
+        CREATE TABLE lr_finds (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            config_hash TEXT NOT NULL,
+            created_at REAL,
+            model TEXT,
+            method TEXT,
+            suggested REAL,               -- NULL when the loss never fell
+            result TEXT NOT NULL DEFAULT '{}'  -- JSON: the sweep (lrs, losses, smoothed) and both proposals
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_lr_finds_hash ON lr_finds (config_hash, created_at)")
