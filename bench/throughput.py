@@ -24,13 +24,14 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `studio` and `tests.tiny` from this checkout
+
+from bench.timing import Result, Timed, alternate, loop_timer, median_ratio, print_table, quiet, quiet_fd  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -45,107 +46,6 @@ SEED = 0
 WORDS = ("the quick brown fox jumps over lazy dog question answer capital france paris positive negative "
          "neutral sports tech food weather label text user assistant system instruction input output "
          "prompt completion").split()
-
-
-@dataclass
-class Result:
-    """One timed training run."""
-
-    section: str
-    variant: str
-    repeat: int
-    loop_s: float  # on_train_begin -> on_train_end
-    tokens: int  # non-padding tokens processed in the loop
-    steps: int
-    total_s: float  # the whole call, model loading included (for information only)
-    cpu_s: float  # CPU time of the whole process (all threads) in the loop window
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def tokens_per_s(self) -> float:
-        return self.tokens / self.loop_s
-
-    @property
-    def step_ms(self) -> float:
-        return 1000 * self.loop_s / self.steps
-
-
-def loop_timer() -> Any:
-    """A Trainer callback stamping the training loop's start and end (the same window in every run)."""
-    from transformers import TrainerCallback
-
-    class LoopTimer(TrainerCallback):
-        begin = end = None
-        tokens_seen = steps = 0
-        save_s = 0.0  # time inside the loop spent writing checkpoints (log/step end -> on_save)
-        last = 0.0
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.cpu_begin = time.process_time()
-            self.begin = self.last = time.perf_counter()
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.last = time.perf_counter()
-
-        def on_log(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.last = time.perf_counter()
-
-        def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            now = time.perf_counter()
-            self.save_s += now - self.last
-            self.last = now
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-            self.end = time.perf_counter()
-            self.cpu_end = time.process_time()
-            self.tokens_seen = int(getattr(state, "num_input_tokens_seen", 0) or 0)
-            self.steps = state.global_step
-
-        @property
-        def cpu_seconds(self) -> float:
-            return self.cpu_end - self.cpu_begin
-
-        @property
-        def seconds(self) -> float:
-            if self.begin is None or self.end is None:
-                raise RuntimeError("the training loop did not run (no on_train_begin/on_train_end)")
-            return self.end - self.begin
-
-    return LoopTimer()
-
-
-@contextlib.contextmanager
-def quiet() -> Any:
-    """Swallow what the Trainer prints (its PrinterCallback prints every log when tqdm is off) in both sides."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
-
-
-@contextlib.contextmanager
-def quiet_fd() -> Any:
-    """Send file descriptor 1 to /dev/null for a while (for output written below Python)."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(null)
-
-
-class Timed:
-    """A reporter wrapper that adds the loop timer to the wrapped reporter's callbacks."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-        self.timer = loop_timer()
-        self.callbacks = list(inner.callbacks) + [self.timer]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 class Bench:
@@ -175,11 +75,11 @@ class Bench:
         cfg = self.config(args.steps)
         self.device, self.precision = pick_device(RunConfig.from_dict(cfg).training)
 
-    def config(self, steps: int, logging_steps: int = 1) -> dict[str, Any]:
+    def config(self, steps: int, logging_steps: int = 1, data: dict[str, Any] | None = None) -> dict[str, Any]:
         """The engine's run config: no validation, no checkpoint or eval inside `steps`."""
         return {
             "name": "bench", "task": "causal-lm", "model": self.folder,
-            "data": {"train": str(self.train_file), "format": "text", "max_length": self.args.seq},
+            "data": data or {"train": str(self.train_file), "format": "text", "max_length": self.args.seq},
             "method": {"name": "lora", **LORA},
             "training": {"max_steps": steps, "batch_size": self.args.batch, "learning_rate": LEARNING_RATE,
                          "save_steps": steps + 1, "eval_steps": steps + 1, "logging_steps": logging_steps,
@@ -196,11 +96,13 @@ class Bench:
         return self.work / "runs" / str(self.runs)
 
     # --- (a) the engine
-    def engine(self, section: str, variant: str, repeat: int, steps: int, recorder: bool = False) -> Result:
+    def engine(self, section: str, variant: str, repeat: int, steps: int, recorder: bool = False,
+               data: dict[str, Any] | None = None) -> Result:
+        """One engine run; `data` replaces the fixed-length texts (then tokens are not checked)."""
         from studio.config import RunConfig
         from studio.core.train import NullReporter, run_training
 
-        cfg_dict = self.config(steps)
+        cfg_dict = self.config(steps, data=data)
         cfg = RunConfig.from_dict(cfg_dict)
         extra: dict[str, Any] = {}
         rec = None
@@ -219,8 +121,9 @@ class Bench:
         else:
             reporter = Timed(NullReporter())
         t0 = time.perf_counter()
+        log = io.StringIO()  # the engine's log lines (packing: ...)
         try:
-            with quiet():
+            with quiet(), contextlib.redirect_stderr(log):
                 outcome = run_training(cfg, self._run_dir(), self.models_dir, reporter=reporter)
         finally:
             if rec is not None:
@@ -237,11 +140,13 @@ class Bench:
             db.conn.close()
         if timer.save_s:
             extra["save_s"] = timer.save_s
-        expected = self.expected_tokens(steps)
+        packing = next((line.split()[1] for line in log.getvalue().splitlines() if line.startswith("packing:")), "")
+        extra["packing"] = packing
+        expected = self.expected_tokens(steps) if data is None else timer.tokens_seen
         if timer.tokens_seen != expected:
             print(f"warning: the engine counted {timer.tokens_seen} tokens, expected {expected}", file=sys.stderr)
         return Result(section, variant, repeat, timer.seconds, timer.tokens_seen or expected, timer.steps, total,
-                      timer.cpu_seconds, extra)
+                      timer.cpu_seconds, extra, timer.losses)
 
     # --- (b) the plain script a user would write
     def plain(self, section: str, variant: str, repeat: int, steps: int) -> Result:
@@ -345,35 +250,6 @@ def make_texts(folder: str, n: int, seq: int) -> list[str]:
     return texts
 
 
-def median_ratio(pairs: list[tuple[Result, Result]], metric: str) -> float:
-    return statistics.median(getattr(a, metric) / getattr(b, metric) for a, b in pairs)
-
-
-def alternate(repeats: int, a: Any, b: Any) -> list[tuple[Result, Result]]:
-    """Run a and b `repeats` times in the order A,B / B,A / A,B ...; returns (a, b) pairs."""
-    pairs = []
-    for i in range(repeats):
-        if i % 2 == 0:
-            ra = a(i)
-            rb = b(i)
-        else:
-            rb = b(i)
-            ra = a(i)
-        pairs.append((ra, rb))
-    return pairs
-
-
-def print_table(results: list[Result]) -> None:
-    head = f"{'section':<8} {'variant':<14} {'rep':>3} {'steps':>5} {'tokens':>7} {'loop s':>7} " \
-           f"{'tokens/s':>9} {'step ms':>8} {'cpu s':>7} {'total s':>7}  notes"
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        notes = " ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.extra.items())
-        print(f"{r.section:<8} {r.variant:<14} {r.repeat:>3} {r.steps:>5} {r.tokens:>7} {r.loop_s:>7.2f} "
-              f"{r.tokens_per_s:>9.0f} {r.step_ms:>8.1f} {r.cpu_s:>7.2f} {r.total_s:>7.2f}  {notes}")
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -382,7 +258,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "Llama (--hidden, --layers) with the tests' tokenizer")
     p.add_argument("--steps", type=int, default=30, help="optimizer steps per timed run")
     p.add_argument("--batch", type=int, default=8, help="examples per step (<= 50)")
-    p.add_argument("--seq", type=int, default=128, help="tokens per example (every example has exactly this many)")
+    p.add_argument("--seq", type=int, default=None,
+                   help="tokens per example (every example has exactly this many; default 128); with --ragged the "
+                        "longest example (default 256)")
     p.add_argument("--repeats", type=int, default=3, help="pairs of runs per comparison; the median ratio is reported")
     p.add_argument("--hidden", type=int, default=256, help="hidden size of the default model")
     p.add_argument("--layers", type=int, default=4, help="layers of the default model")
@@ -390,10 +268,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="torch intra-op threads (0: torch's default, one per core); 1 keeps busy machines from "
                         "stalling on thread contention")
     p.add_argument("--warmup-steps", type=int, default=3, help="steps of the untimed warm-up runs (0: none)")
-    p.add_argument("--only", choices=("plain", "sqlite"), help="run one comparison only")
+    p.add_argument("--only", choices=("plain", "sqlite", "ragged"), help="run one comparison only")
+    p.add_argument("--ragged", action="store_true",
+                   help="run only the ragged comparison (= --only ragged): the engine with packing vs a plain "
+                        "script with random padded batches, on instruction data of lognormal lengths")
     p.add_argument("--check", action="store_true", help="exit 1 when a ratio misses its goal")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (printed)")
     args = p.parse_args(argv)
+    if args.ragged:
+        args.only = "ragged"
+    if args.seq is None:
+        args.seq = 256 if args.only == "ragged" else 128
     if args.threads < 0:
         p.error("--threads must be >= 0")
     for name in ("steps", "batch", "seq", "repeats", "hidden", "layers"):
@@ -423,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"device: {bench.device} {bench.precision}, torch threads: {torch.get_num_threads()}, "
               f"steps: {args.steps}, batch: {args.batch}, seq: {args.seq}, rows: {bench.n_rows}, "
               f"repeats: {args.repeats}")
-        if args.warmup_steps:
+        if args.warmup_steps and args.only != "ragged":  # the ragged comparison warms up its own runs
             # First runs pay for lazy imports and allocator growth; neither side should carry that.
             bench.engine("warmup", "engine", 0, args.warmup_steps)
             if args.only != "sqlite":
@@ -461,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
                          f"training thread ({100 * per_step / (step_ms / 1000):.3f}% of the median step of "
                          f"{step_ms:.0f} ms); its writer thread commits once a second")
             lines.append(f"step-time ratio sqlite on/off: {ratio:.3f} (goal <= 1.01)")
+        if args.only == "ragged":
+            from bench.ragged import run_ragged
+
+            ragged, more_notes, more_lines, met = run_ragged(bench, LORA, LEARNING_RATE, SEED)
+            results, notes, lines, ok = results + ragged, notes + more_notes, lines + more_lines, ok and met
         print()
         print_table(results)
         print()

@@ -7,6 +7,12 @@ is passed (even all ones), or when a cache object exists (use_cache on, prefix t
 past_key_values) — both switch off transformers' packed-sequence detection. The collator sends no
 attention_mask and use_cache=False with every batch; the check catches the rest (prefix and prompt
 tuning: PEFT drops position_ids or passes a cache).
+
+Why one row per micro-batch, drawn at random: the Trainer's batches stay the plain script's (same
+examples, same order, same token-mean loss), so packing changes the speed and nothing else. Grouping
+lengths would not shorten a packed row, and under sdpa/eager the row's mask is dense, so rows of
+long examples together would cost more. That dense mask is also why `auto` packs only where the
+estimate in packing_cost.py says it pays; `on` packs wherever the model honours it.
 """
 from __future__ import annotations
 

@@ -184,16 +184,17 @@ class _Reporter(NullReporter):
 
 def _run(tmp_path, model, packing, **data):
     rows = [{"instruction": "Say it " + "again " * (i % 7), "input": "", "output": f"Number {i}."}
-            for i in range(24)]
+            for i in range(60)]  # > 50 rows: a validation split, evaluated at steps 0, 2 and 4
     train = write_jsonl(tmp_path / "train.jsonl", rows)
     cfg = RunConfig.from_dict({
         "name": "p", "task": "causal-lm", "model": str(model), "data": {"train": str(train), "max_length": 96},
         "method": {"name": "lora", "r": 4, "alpha": 8, "dropout": 0.0},
         "training": {"max_steps": 4, "batch_size": 6, "learning_rate": 1e-3, "save_steps": 100,
-                     "eval_steps": 100, "seed": 0, "device": "cpu", "packing": packing}})
+                     "eval_steps": 2, "seed": 0, "device": "cpu", "packing": packing}})
     reporter = _Reporter()
     outcome = run_training(cfg, tmp_path / packing, tmp_path / "models", reporter=reporter)
     assert outcome.status == "completed"
+    reporter.outcome = outcome
     return reporter
 
 
@@ -208,6 +209,10 @@ def test_a_packed_run_trains_and_counts_like_a_padded_one(tiny_models, tmp_path,
     assert packed.seen.tokens == padded.seen.tokens > 0
     assert len(packed.seen.losses) == len(padded.seen.losses) == 4
     assert packed.seen.losses == pytest.approx(padded.seen.losses, rel=1e-4)
+    # Evaluation runs on packed rows too, with the same loss.
+    for which in ("first_metrics", "final_metrics"):
+        assert getattr(packed.outcome, which)["eval_loss"] == pytest.approx(
+            getattr(padded.outcome, which)["eval_loss"], rel=1e-5)
     assert not [w for w in packed.warnings + padded.warnings if "packing" in w]
 
 
