@@ -119,10 +119,15 @@ def check_method(cfg: RunConfig, label_names: list[str] | None, source: str) -> 
     refuses (BitFit on a model without biases, Compacter's n not dividing d, top-K's k too large)
     is reported now, naming the config, instead of failing in the worker. Returns the probe."""
     from studio.core.probe import probe
+    from studio.core.speed import check_speed_settings
 
     try:
-        return probe(cfg, label_names)
+        probed = probe(cfg, label_names)
+        check_speed_settings(cfg, probed["model_type"])  # offload or liger this machine cannot run
+        return probed
     except ConfigError as e:
         raise SubmitError(str(e.located(source) if not e.source else e)) from None
     except (ValueError, OSError) as e:
         raise SubmitError(f"{source}: method {cfg.method.name!r} cannot be used with model {cfg.model!r}: {e}") from None
+    except RuntimeError as e:  # training.device / precision this machine does not have
+        raise SubmitError(f"{source}: training: {e}") from None

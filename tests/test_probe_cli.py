@@ -67,3 +67,21 @@ def test_probe_names_a_bad_method_option(home, tiny_models, tmp_path):
     proc = studio(home, "probe", str(cfg))
     assert proc.returncode == 2
     assert str(cfg) in proc.stderr and "method.n" in proc.stderr and proc.stdout == ""
+
+
+def test_train_refuses_speed_settings_this_machine_cannot_run(home, tiny_models, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        import pytest
+
+        pytest.skip("offload and liger can run where CUDA is present")
+    data = write_jsonl(tmp_path / "d.jsonl", instruction_rows(10))
+    for training, field in (({"activation_checkpointing": "offload"}, "training.activation_checkpointing"),
+                            ({"kernels": "liger"}, "training.kernels")):
+        cfg = write_config(tmp_path, model=str(tiny_models["llama"]), data={"train": str(data)},
+                           training=training)
+        proc = studio(home, "train", str(cfg))
+        assert proc.returncode == 2, proc.stderr
+        assert str(cfg) in proc.stderr and field in proc.stderr and "CUDA" in proc.stderr
+    assert open_db(home.db_path)["runs"].count == 0

@@ -104,5 +104,14 @@ def speed_arguments(training: TrainingSpec, device: str, model_type: str | None,
     return {**kwargs, **kernel_arguments(choice, task)}, [ac_line, kernel_line]
 
 
+def check_speed_settings(cfg: Any, model_type: str | None) -> None:
+    """Raise the ConfigError the worker would (offload without CUDA, explicit liger that cannot run),
+    so `studio train` refuses the config before a run is recorded."""
+    from studio.core.train import pick_device
+
+    device, _ = pick_device(cfg.training)
+    speed_arguments(cfg.training, device, model_type, cfg.task)
+
+
 def _shown(setting: Any) -> str:
     return f"{{every_n: {setting['every_n']}}}" if isinstance(setting, dict) else repr(setting)

@@ -35,7 +35,8 @@ class QloraOptions(LoraOptions):
                              "on GPUs that support it, fp16 on older GPUs, fp32 on CPU",
                              choices=COMPUTE_DTYPES)
     gradient_checkpointing: bool = opt(True, "Recompute activations in the backward pass (the paper's "
-                                       "memory setting; slower steps)")
+                                       "memory setting; slower steps); training.activation_checkpointing, "
+                                       "when not off, decides instead")
 
 
 def compute_dtype(name: str) -> Any:
@@ -98,10 +99,10 @@ def apply(model: Any, opts: QloraOptions, task: str) -> Any:
         param.requires_grad_(False)
     if opts.gradient_checkpointing:
         # Non-reentrant checkpointing: torch's recommended mode; the reentrant one warns every step.
+        # No enable_input_require_grads() (peft's helper adds it for the reentrant mode): the
+        # non-reentrant mode reaches the adapters inside a block without a grad on its input, and
+        # the forced grad would backpropagate through every frozen block below the adapters.
         model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-        # The frozen embedding's output carries no grad; checkpointed blocks still need one to
-        # flow back to the adapters inside them (this is what peft's helper does too).
-        model.enable_input_require_grads()
     return get_peft_model(model, lora_config(model, opts, task))
 
 
