@@ -91,7 +91,10 @@ def run_show(args, home, db) -> int:
         files = sorted(p.name for p in Path(row["path"]).iterdir())
     except ValueError as e:
         info, files = {"problems": [str(e)]}, []
-    detail = {**row, "files": files, "info": info}
+    from studio.store.exports import list_exports, state
+
+    exports = list_exports(db, row["name"])
+    detail = {**row, "files": files, "info": info, "exports": exports}
     if args.json:
         print(json.dumps(detail, default=str))
         return 0
@@ -102,6 +105,9 @@ def run_show(args, home, db) -> int:
     print(f"{'tensors':>16}: {len(info.get('tensors') or {})}")
     for problem in info.get("problems") or []:
         print(f"{'problem':>16}: {problem}")
+    for e in exports:  # newest first, each with its verification state
+        what = e["format"] + (f" {e['quant']}" if e.get("quant") else "")
+        print(f"{'export':>16}: {what} -> {e['path']} [{state(e)}]")
     return 0
 
 

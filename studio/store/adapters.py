@@ -136,6 +136,7 @@ def rename_adapter(db: sqlite_utils.Database, old: str, new: str, path: str | Pa
         if _exists(db, new):
             raise ValueError(f"an adapter named {new!r} already exists")
         db.execute("UPDATE adapters SET name = ?, path = ? WHERE name = ?", [new, str(path), old])
+        db.execute("UPDATE exports SET adapter = ? WHERE adapter = ?", [new, old])  # exports follow the name
 
 
 def delete_adapter(db: sqlite_utils.Database, name: str) -> None:

@@ -184,3 +184,28 @@ def m007_lr_finds(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_lr_finds_hash ON lr_finds (config_hash, created_at)")
+
+
+@MIGRATIONS(name="m008_exports")
+def m008_exports(db: sqlite_utils.Database) -> None:
+    """Every export of an adapter (merged, adapter-only, GGUF) with the check that reloaded it."""
+    db.execute(
+        """
+        CREATE TABLE exports (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            adapter TEXT NOT NULL,            -- the library name (or folder) it was exported from
+            format TEXT NOT NULL,             -- merged | adapter-only | gguf
+            quant TEXT,                       -- dtype (merged) or GGUF type (f16, q8_0 ...); NULL adapter-only
+            path TEXT NOT NULL,
+            size_bytes INTEGER,
+            verified INTEGER NOT NULL DEFAULT 0,
+            agreement REAL,                   -- token (or label) agreement with the in-memory model, 0..1
+            max_logit_diff REAL,
+            tolerance TEXT NOT NULL DEFAULT '{}',  -- JSON: the thresholds this format is held to
+            reason TEXT,                      -- why it is unverified (NULL when verified)
+            details TEXT NOT NULL DEFAULT '{}',    -- JSON: the whole verification record
+            created_at REAL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_exports_adapter ON exports (adapter, created_at)")

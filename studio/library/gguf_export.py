@@ -1,0 +1,163 @@
+"""GGUF export: merge the adapter (export.merged_model, in fp32), convert the merged folder with
+llama.cpp's own converter (`convert-hf-to-gguf`, run as a child process), quantise with the `gguf`
+package where the converter cannot, verify by reloading, and write an Ollama Modelfile beside it.
+
+Everything is written in a temp folder beside OUT.gguf and moved into place only once complete
+(the GGUF last); nothing existing is overwritten, and a failure anywhere leaves nothing behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from studio.library.bundle import OutputExists, sha256_file
+from studio.library.export import NotMergeable, Progress, _noop, merged_model, why_not_mergeable
+from studio.library.gguf_quantize import PY_QUANTS
+from studio.library.inspect import MERGEABLE, describe
+from studio.library.library import copy_tokenizer
+
+# quant -> who produces it. The converter writes f32/f16/bf16/q8_0 itself; gguf.quants (Python)
+# writes q5_1/q5_0/q4_1/q4_0 from its f32 output. Q8_0 comes from the converter (same format).
+CONVERTER_TYPES = ("f32", "f16", "bf16", "q8_0")
+QUANTS = CONVERTER_TYPES + tuple(q for q in PY_QUANTS if q not in CONVERTER_TYPES)
+# bits per weight of each type (block scales included), for the size estimate
+BITS = {"f32": 32, "f16": 16, "bf16": 16, "q8_0": 8.5, "q5_1": 6, "q5_0": 5.5, "q4_1": 5, "q4_0": 4.5}
+NEEDS_LLAMA_CPP = ("q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k",
+                   "iq2_xxs", "iq2_xs", "iq3_xxs", "iq4_nl", "iq4_xs")
+
+
+class UnsupportedQuant(ValueError):
+    """The quantisation is not one the installed libraries can produce (the message says what would)."""
+
+
+class ConversionFailed(ValueError):
+    """llama.cpp's converter refused the model (its last log lines say why)."""
+
+
+def check_quant(quant: str) -> str:
+    """The quant, lower-cased, or UnsupportedQuant naming what is available and what the rest need."""
+    q = quant.lower()
+    if q in QUANTS:
+        return q
+    if q in NEEDS_LLAMA_CPP or q.startswith(("iq", "q2_", "q3_", "q4_k", "q5_k", "q6_")):
+        raise UnsupportedQuant(f"--quant {quant}: K- and I-quants need llama.cpp's `llama-quantize` binary, which "
+                               f"no PyPI package ships; export f16 here and run `llama-quantize OUT.gguf "
+                               f"OUT-{q}.gguf {q.upper()}` where llama.cpp is built. Available: {', '.join(QUANTS)}")
+    raise UnsupportedQuant(f"--quant {quant}: unknown; choose one of {', '.join(QUANTS)}")
+
+
+def estimate_size(params: int, quant: str) -> int:
+    """Approximate GGUF size in bytes for a model with `params` weights (1-D tensors ignored)."""
+    return int(params * BITS[check_quant(quant)] / 8)
+
+
+def outputs(out: Path) -> dict[str, Path]:
+    """The files one GGUF export writes: the GGUF, its Modelfile and its verification record."""
+    return {"gguf": out, "modelfile": out.with_suffix(".Modelfile"),
+            "record": out.with_suffix(".verification.json")}
+
+
+def run_converter(merged: Path, outfile: Path, outtype: str) -> None:
+    """llama.cpp's convert_hf_to_gguf as a child process (it configures logging and exits on errors)."""
+    cmd = [sys.executable, "-m", "convert_hf_to_gguf", str(merged), "--outfile", str(outfile), "--outtype", outtype]
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        tail = [ln for ln in (done.stderr or done.stdout).splitlines() if ln.strip()][-6:]
+        raise ConversionFailed("llama.cpp's converter failed:\n  " + "\n  ".join(tail))
+
+
+def export_gguf(adapter_dir: str | Path, out: str | Path, *, quant: str = "q8_0", base: str | None = None,
+                models_dir: Path | None = None, verify: bool = True, progress: Progress | None = None,
+                convert: Callable[[Path, Path, str], None] = run_converter) -> dict[str, Any]:
+    """Write OUT.gguf (+ OUT.Modelfile, OUT.verification.json); return the verification record."""
+    import torch
+
+    from studio.library import reload
+    from studio.library.gguf_check import read_metadata, special_tokens
+    from studio.library.gguf_quantize import quantize_gguf
+    from studio.library.ollama import build_modelfile, generation_defaults
+
+    report = progress or _noop
+    quant = check_quant(quant)
+    adapter_dir, out = Path(adapter_dir), Path(out).expanduser().absolute()
+    if out.suffix.lower() != ".gguf":
+        raise ValueError(f"--gguf {out}: the file name must end in .gguf")
+    info = describe(adapter_dir)
+    if info.task == "classification":
+        raise NotMergeable(f"{adapter_dir.name}: a classifier cannot be exported as GGUF (llama.cpp runs "
+                           "text generators); use --merged or --adapter-only")
+    if info.method not in MERGEABLE:
+        raise NotMergeable(why_not_mergeable(info.method, adapter_dir.name))
+    files = outputs(out)
+    taken = [str(p) for p in files.values() if p.exists()]
+    if taken:
+        raise OutputExists(f"{', '.join(taken)} already exist(s); choose a new file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = out.with_name(f".tmp-{out.name}-{os.getpid()}")
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        captured: dict[str, Any] = {}
+
+        def keep_reference(model: Any, tokenizer: Any) -> None:
+            captured["tokenizer"] = tokenizer
+            if verify:
+                report("reference answers", 0.35)
+                captured["ref"] = reload.reference(model, tokenizer, info)
+
+        model, base_dir = merged_model(adapter_dir, info, torch.float32, base, report,
+                                       models_dir=models_dir, before_merge=keep_reference)
+        tokenizer = captured["tokenizer"]
+        merged = stage / "merged"
+        report("saving merged model", 0.5)
+        model.save_pretrained(merged)
+        del model
+        tokenizer_from = adapter_dir if list(adapter_dir.glob("tokenizer*")) else base_dir
+        copy_tokenizer(Path(tokenizer_from), merged)
+        if base_dir is not None:
+            if not list(merged.glob("tokenizer*")):
+                copy_tokenizer(base_dir, merged)
+            for extra in ("generation_config.json", "tokenizer.model"):
+                if (base_dir / extra).is_file() and not (merged / extra).exists():
+                    shutil.copy2(base_dir / extra, merged / extra)
+        report("converting (llama.cpp)", 0.55)
+        converted = stage / (out.name if quant in CONVERTER_TYPES else "f32.gguf")
+        convert(merged, converted, quant if quant in CONVERTER_TYPES else "f32")
+        if quant not in CONVERTER_TYPES:
+            report(f"quantising {quant}", 0.7)
+            quantize_gguf(converted, stage / out.name, quant)
+            converted.unlink()
+        final = stage / out.name
+        if verify:
+            report("verifying", 0.8)
+            record = reload.check_gguf(final, info, captured["ref"], quant, tokenizer)
+        else:
+            record = {"format": quant, "verified": False, "reason": "verification skipped (--no-verify)"}
+        report("writing Modelfile", 0.93)
+        meta = read_metadata(final)
+        eos = [t for k, t in special_tokens(meta).items() if k in ("eos", "eot", "eom")]
+        modelfile = build_modelfile(out.name, meta.get("tokenizer.chat_template"), eos,
+                                    generation_defaults(merged))
+        (stage / files["modelfile"].name).write_text(modelfile.text, encoding="utf-8")
+        record.update(quant=quant, size_bytes=final.stat().st_size, sha256=sha256_file(final),
+                      ollama_family=modelfile.family, warnings=modelfile.warnings,
+                      adapter=str(adapter_dir), base=str(base_dir) if base_dir else None)
+        (stage / files["record"].name).write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        shutil.rmtree(merged)
+        for key in ("record", "modelfile", "gguf"):  # the GGUF last: its presence means complete
+            os.replace(stage / files[key].name, files[key])
+    except BaseException:
+        for key in ("record", "modelfile"):
+            if files[key].exists() and not (files["gguf"]).exists():
+                files[key].unlink()
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    report("done", 1.0)
+    return record
