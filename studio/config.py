@@ -212,9 +212,11 @@ class RunConfig:
 
 def method_learning_rate(name: str) -> float:
     """The method's recommended peak learning rate (ConfigError naming method.name if unknown)."""
-    from studio import methods  # the registry imports this module; its method modules import no torch
+    from studio.methods.rates import RECOMMENDED_RATES  # torch-free; the registry holds the same numbers
 
-    return methods.get(name).learning_rate
+    if name not in RECOMMENDED_RATES:
+        raise ConfigError(f"unknown method {name!r}; known: {', '.join(sorted(RECOMMENDED_RATES))}", "method.name")
+    return RECOMMENDED_RATES[name]
 
 
 def load_config(path: str | Path) -> RunConfig:
