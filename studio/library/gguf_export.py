@@ -62,6 +62,14 @@ def outputs(out: Path) -> dict[str, Path]:
             "record": out.with_suffix(".verification.json")}
 
 
+def end_tokens(tokenizer: Any, generation: dict[str, Any]) -> list[str]:
+    """The texts of the tokens that end a turn: the tokenizer's EOS and generation_config's eos ids."""
+    ids = generation.get("eos_token_id")
+    ids = ids if isinstance(ids, list) else [ids] if ids is not None else []
+    texts = [tokenizer.eos_token] + [tokenizer.convert_ids_to_tokens(int(i)) for i in ids]
+    return list(dict.fromkeys(t for t in texts if t))
+
+
 def run_converter(merged: Path, outfile: Path, outtype: str) -> None:
     """llama.cpp's convert_hf_to_gguf as a child process (it configures logging and exits on errors)."""
     cmd = [sys.executable, "-m", "convert_hf_to_gguf", str(merged), "--outfile", str(outfile), "--outtype", outtype]
@@ -79,7 +87,6 @@ def export_gguf(adapter_dir: str | Path, out: str | Path, *, quant: str = "q8_0"
     import torch
 
     from studio.library import reload
-    from studio.library.gguf_check import read_metadata, special_tokens
     from studio.library.gguf_quantize import quantize_gguf
     from studio.library.ollama import build_modelfile, generation_defaults
 
@@ -140,10 +147,11 @@ def export_gguf(adapter_dir: str | Path, out: str | Path, *, quant: str = "q8_0"
         else:
             record = {"format": quant, "verified": False, "reason": "verification skipped (--no-verify)"}
         report("writing Modelfile", 0.93)
-        meta = read_metadata(final)
-        eos = [t for k, t in special_tokens(meta).items() if k in ("eos", "eot", "eom")]
-        modelfile = build_modelfile(out.name, meta.get("tokenizer.chat_template"), eos,
-                                    generation_defaults(merged))
+        # From the model's own tokenizer, not the GGUF: the Modelfile must be right even when the
+        # GGUF lost its template (the verification then says so).
+        generation = generation_defaults(merged)
+        modelfile = build_modelfile(out.name, getattr(tokenizer, "chat_template", None),
+                                    end_tokens(tokenizer, generation), generation)
         (stage / files["modelfile"].name).write_text(modelfile.text, encoding="utf-8")
         record.update(quant=quant, size_bytes=final.stat().st_size, sha256=sha256_file(final),
                       ollama_family=modelfile.family, warnings=modelfile.warnings,
