@@ -127,7 +127,7 @@ def compare(model: Any, tokenizer: Any, ref: Reference) -> dict[str, Any]:
                    for p in ref.prompts]
             same = sum(a == b for a, b in zip(got, ref.labels))
             return {"agreement": same / max(1, len(got)), "labels": got, "reference_labels": ref.labels,
-                    "max_logit_diff": None, "relative_logit_diff": None, "tokens": len(got)}
+                    "max_logit_diff": None, "relative_logit_diff": None, "tokens": len(got), "prompts": ref.prompts}
         agree = total = 0
         diff = scale = 0.0
         for seq, n, want in zip(ref.sequences, ref.prompt_lengths, ref.logits):
@@ -137,7 +137,7 @@ def compare(model: Any, tokenizer: Any, ref: Reference) -> dict[str, Any]:
             diff = max(diff, float((got - want).abs().max()) if len(want) else 0.0)
             scale = max(scale, float(want.abs().max()) if len(want) else 0.0)
     return {"agreement": agree / max(1, total), "max_logit_diff": diff,
-            "relative_logit_diff": diff / scale if scale else diff, "tokens": total}
+            "relative_logit_diff": diff / scale if scale else diff, "tokens": total, "prompts": ref.prompts}
 
 
 def judge(fmt: str, measured: dict[str, Any], problems: list[str] | None = None) -> dict[str, Any]:
