@@ -16,6 +16,7 @@ from studio.ui import cli_call
 
 INSPECT_TIMEOUT_S = 300.0  # tokenizing a big file, or fetching a hub dataset, takes a while
 PROBE_TIMEOUT_S = 300.0
+LR_FIND_TIMEOUT_S = 3600.0  # ~100 training steps of the real model: minutes on a CPU
 
 
 def initial_config() -> dict[str, Any]:
@@ -30,6 +31,8 @@ class WizardState(QObject):
     inspected = Signal()  # inspection started or finished
     methods_loaded = Signal()
     probed = Signal()  # probe started or finished
+    lr_found = Signal()  # learning-rate range test started, finished or found in the store
+    lr_find_progress = Signal(object)  # {"stage", "fraction", "lr", "loss"} while it sweeps
 
     def __init__(self, home: Home, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +44,8 @@ class WizardState(QObject):
         self.methods_error: str | None = None
         self.probe: dict[str, Any] | None = None
         self.probe_error: str | None = None
+        self.lr_find: dict[str, Any] | None = None  # the newest range test for this config (live or stored)
+        self.lr_find_error: str | None = None
         self._calls: dict[str, cli_call.CliCall] = {}
         self._keys: dict[str, Any] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="studio-wizard-")
@@ -164,6 +169,60 @@ class WizardState(QObject):
     def probe_of(self, name: str) -> dict[str, Any] | None:
         """The probe entry of one method ({"error"} when the model cannot take it), if known."""
         return next((m for m in (self.probe or {}).get("methods", []) if m["method"] == name), None)
+
+    # --- learning-rate range test (`studio lr-find`, core/lr_find.py)
+    def lr_find_config(self) -> dict[str, Any]:
+        """The config the range test sweeps: the wizard's, with a name if none is typed yet."""
+        return {**copy.deepcopy(self.config), "name": self.config.get("name") or "lr-find"}
+
+    def start_lr_find(self) -> None:
+        """Run `studio lr-find --json` on the current config in a child process."""
+        self.lr_find, self.lr_find_error = None, None
+        try:
+            path = self.write_temp(self.lr_find_config(), "lr-find")
+        except ValueError as e:
+            self.lr_find_error = str(e)
+            self.lr_found.emit()
+            return
+        self._start("lr-find", ["lr-find", str(path), "--json"], LR_FIND_TIMEOUT_S, self._on_lr_found)
+        self._calls["lr-find"].progress.connect(self.lr_find_progress)
+        self.lr_found.emit()
+
+    def cancel_lr_find(self) -> None:
+        """Stop a running range test (its child process is killed; nothing is stored)."""
+        call = self._calls.pop("lr-find", None)
+        if call is not None:
+            call.cancel()
+            call.deleteLater()
+        self.lr_found.emit()
+
+    def _on_lr_found(self, result: Any, error: Any) -> None:
+        self.lr_find, self.lr_find_error = result, error
+        self.lr_found.emit()
+
+    def lr_find_key(self) -> str | None:
+        """The hash a range test of this config is stored under (None while the config is invalid)."""
+        from studio.core.lr_range import config_hash
+
+        try:
+            return config_hash(RunConfig.from_dict(self.lr_find_config()).to_dict())
+        except ValueError:
+            return None
+
+    def stored_lr_find(self) -> dict[str, Any] | None:
+        """The last stored range test for this config (same model, data, method, batch...), if any."""
+        from studio.store import open_db
+        from studio.store.lr_finds import latest_lr_find
+
+        key = self.lr_find_key()
+        if key is None or not self.home.db_path.exists():
+            return None
+        db = open_db(self.home.db_path)
+        try:
+            row = latest_lr_find(db, key)
+        finally:
+            db.conn.close()
+        return row["result"] if row else None
 
     def steps_per_epoch(self) -> int | None:
         """Optimizer steps per epoch from the inspected training rows and the batch settings."""

@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBox
 from studio.config import (CHECKPOINTING, PACKING, ConfigError, TrainingSpec, UlmfitSpec, build_dataclass,
                            field_docs)
 from studio.core.schedules import group_learning_rates, schedule_spec
+from studio.core.ulmfit_guards import ulmfit_problems
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
+from studio.ui.pages.wizard.lr_find_panel import LrFindPanel
 from studio.ui.widgets.live_plot import pg
 
 MAX_POINTS = 2000  # preview resolution; keeps a 100k-step schedule well under the 100 ms budget
@@ -63,6 +65,8 @@ class TrainingStep(QWidget):
         self.lr_edited = False
         self._lr_method: str | None = None
         self.form = Form(specs_from_dataclass(TrainingSpec, TRAINING_FIELDS))
+        self.lr_find = LrFindPanel(state)
+        self._put_beside("learning_rate", self.lr_find.find_button)
         self.ulmfit = Form(specs_from_dataclass(UlmfitSpec))
         self.speed = Form(specs_from_dataclass(TrainingSpec, SPEED_FIELDS, SPEED_OVERRIDES))
         speed_box = QGroupBox("Speed and memory (packing, activation checkpointing, fused kernels)")
@@ -88,16 +92,26 @@ class TrainingStep(QWidget):
         self.plot.setToolTip("The learning rate of every layer group at every step (0 while a group is frozen)")
         self.curves: list[Any] = []
         self.curve_names: list[str] = []
+        self.curve_labels: list[str] = []  # legend names: a group the ULMFiT guards warn about has a ⚠
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.ulmfit_warning = QLabel()  # ULMFiT settings that leave groups unlearned (core/ulmfit_guards.py)
+        self.ulmfit_warning.setWordWrap(True)
+        self.ulmfit_warning.setTextFormat(Qt.TextFormat.PlainText)
+        self.ulmfit_warning.setStyleSheet("color:#b9770e;")
+        self.ulmfit_warning.hide()
+        self.marked_groups: set[str] = set()  # drawn dashed in the preview
         right = QVBoxLayout()
         right.addWidget(self.plot, 1)
         right.addWidget(self.note)
+        right.addWidget(self.ulmfit_warning)
+        right.addWidget(self.lr_find, 1)
         layout = QHBoxLayout(self)
         layout.addWidget(scroll, 1)
         layout.addLayout(right, 1)
         self.form.edited.connect(self._on_edited)
+        self.lr_find.use_rate.connect(self.use_rate)
         self.form.changed.connect(self._apply)
         self.ulmfit.changed.connect(self._apply)
         self.speed.changed.connect(self._apply)
@@ -109,6 +123,22 @@ class TrainingStep(QWidget):
         if name == "learning_rate":
             self.lr_edited = True  # from now on the user's rate, whichever method is chosen
 
+    def _put_beside(self, name: str, widget: QWidget) -> None:
+        """Place `widget` to the right of the form's `name` field, in the same row."""
+        editor = self.form.editors[name]
+        row = QWidget()
+        self.form.layout().replaceWidget(editor, row)
+        box = QHBoxLayout(row)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(editor, 1)
+        box.addWidget(widget)
+
+    def use_rate(self, rate: float) -> None:
+        """Set the learning rate field (the range test's suggestion); it counts as the user's choice."""
+        self.form.set_value("learning_rate", float(f"{rate:.3g}"))
+        self.lr_edited = True
+        self._apply()
+
     def enter(self) -> None:
         """Shown: the chosen method's starting learning rate, unless the user typed one."""
         method = self._state.config["method"].get("name")
@@ -117,6 +147,7 @@ class TrainingStep(QWidget):
             self._lr_method = method
             self.form.set_value("learning_rate", info["learning_rate"])
         self._apply()
+        self.lr_find.show_stored()
 
     def _apply(self) -> None:
         self._state.config["training"] = {**self.form.values(), **self.speed.values(),
@@ -155,16 +186,30 @@ class TrainingStep(QWidget):
         except ValueError as e:
             self.note.setText(str(e))
             return
-        if names != self.curve_names:
+        marked = self._check_ulmfit(spec, names if note == "" else [])
+        labels = [f"{name} ⚠" if name in marked else name for name in names]
+        if labels != self.curve_labels:
             self.plot.clear()
-            self.curves = [self.plot.plot(name=name, pen=pg.mkPen(pg.intColor(i, hues=max(len(names), 2)), width=2))
-                           for i, name in enumerate(names)]
-            self.curve_names = names
+            self.curves = [self.plot.plot(name=label, pen=pg.mkPen(
+                pg.intColor(i, hues=max(len(names), 2)), width=2,
+                style=Qt.PenStyle.DashLine if name in marked else Qt.PenStyle.SolidLine))
+                for i, (name, label) in enumerate(zip(names, labels))]
+            self.curve_names, self.curve_labels = names, labels
         x = np.asarray(steps, dtype=np.float64)
         y = np.asarray(table, dtype=np.float64).reshape(len(steps), len(names))
         for i, curve in enumerate(self.curves):
             curve.setData(x, y[:, i])
         self.note.setText(note or f"{len(names)} layer groups, {int(x[-1]) + 1 if len(x) else 0} steps")
+
+    def _check_ulmfit(self, spec: TrainingSpec, names: list[str]) -> set[str]:
+        """Show the ULMFiT warnings for these layer groups; returns the groups to mark."""
+        total = total_steps(spec, self._state.steps_per_epoch())
+        problems = ulmfit_problems(spec, names, total, self._state.steps_per_epoch()) \
+            if names and total and spec.ulmfit.active else []
+        self.ulmfit_warning.setText("\n".join(f"⚠ {p.message}" for p in problems))
+        self.ulmfit_warning.setVisible(bool(problems))
+        self.marked_groups = {g for p in problems for g in p.groups}
+        return self.marked_groups
 
     def error(self) -> str | None:
         """The first invalid field as training.KEY (or training.ulmfit.KEY), else None."""
