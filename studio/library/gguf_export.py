@@ -17,43 +17,14 @@ from typing import Any, Callable
 
 from studio.library.bundle import OutputExists, sha256_file
 from studio.library.export import NotMergeable, Progress, _noop, merged_model, why_not_mergeable
-from studio.library.gguf_quantize import PY_QUANTS
+from studio.library.gguf_types import CONVERTER_TYPES, check_quant
+from studio.library.gguf_types import UnsupportedQuant, estimate_size  # noqa: F401 - the exporter's API
 from studio.library.inspect import MERGEABLE, describe
 from studio.library.library import copy_tokenizer
-
-# quant -> who produces it. The converter writes f32/f16/bf16/q8_0 itself; gguf.quants (Python)
-# writes q5_1/q5_0/q4_1/q4_0 from its f32 output. Q8_0 comes from the converter (same format).
-CONVERTER_TYPES = ("f32", "f16", "bf16", "q8_0")
-QUANTS = CONVERTER_TYPES + tuple(q for q in PY_QUANTS if q not in CONVERTER_TYPES)
-# bits per weight of each type (block scales included), for the size estimate
-BITS = {"f32": 32, "f16": 16, "bf16": 16, "q8_0": 8.5, "q5_1": 6, "q5_0": 5.5, "q4_1": 5, "q4_0": 4.5}
-NEEDS_LLAMA_CPP = ("q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s", "q4_k_m", "q5_k_s", "q5_k_m", "q6_k",
-                   "iq2_xxs", "iq2_xs", "iq3_xxs", "iq4_nl", "iq4_xs")
-
-
-class UnsupportedQuant(ValueError):
-    """The quantisation is not one the installed libraries can produce (the message says what would)."""
 
 
 class ConversionFailed(ValueError):
     """llama.cpp's converter refused the model (its last log lines say why)."""
-
-
-def check_quant(quant: str) -> str:
-    """The quant, lower-cased, or UnsupportedQuant naming what is available and what the rest need."""
-    q = quant.lower()
-    if q in QUANTS:
-        return q
-    if q in NEEDS_LLAMA_CPP or q.startswith(("iq", "q2_", "q3_", "q4_k", "q5_k", "q6_")):
-        raise UnsupportedQuant(f"--quant {quant}: K- and I-quants need llama.cpp's `llama-quantize` binary, which "
-                               f"no PyPI package ships; export f16 here and run `llama-quantize OUT.gguf "
-                               f"OUT-{q}.gguf {q.upper()}` where llama.cpp is built. Available: {', '.join(QUANTS)}")
-    raise UnsupportedQuant(f"--quant {quant}: unknown; choose one of {', '.join(QUANTS)}")
-
-
-def estimate_size(params: int, quant: str) -> int:
-    """Approximate GGUF size in bytes for a model with `params` weights (1-D tensors ignored)."""
-    return int(params * BITS[check_quant(quant)] / 8)
 
 
 def outputs(out: Path) -> dict[str, Path]:

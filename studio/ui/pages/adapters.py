@@ -267,6 +267,7 @@ class AdaptersPage(QWidget):
         if len(rows) == 1:
             dialog = ExportDialog(self._home, rows[0], self)
             dialog.exported.connect(lambda r: self.message.emit(f"Exported {rows[0]['name']} to {r['path']}"))
+            dialog.exported.connect(lambda r: self._on_selection())  # the detail lists the new export
             self._show_dialog(dialog)
 
     def merge_selected(self) -> None:

@@ -1,5 +1,6 @@
-"""One library adapter in detail: its studio.json facts, settings and metrics, editable notes and
-tags (saved when the editor loses focus, on Enter or with Save), and its folder."""
+"""One library adapter in detail: its studio.json facts, settings and metrics, its exports with their
+verification state, editable notes and tags (saved when the editor loses focus, on Enter or with
+Save), and its folder."""
 from __future__ import annotations
 
 import json
@@ -13,12 +14,13 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPla
                                QVBoxLayout, QWidget)
 
 from studio.library import library
+from studio.store.exports import list_exports
 from studio.ui.progress import format_bytes, format_count
 from studio.ui.widgets.adapter_table import created_text, metrics_text
 
 NO_SELECTION = "Select an adapter to see its details; select several to compare or merge them."
 FACTS = ("Method", "Task", "Base model", "Settings", "Trainable params", "Size on disk", "Dataset",
-         "Final metrics", "Training", "Source", "Created")
+         "Final metrics", "Training", "Source", "Created", "Exports")
 MISSING = "The adapter's folder is missing: it was moved or deleted outside the studio."
 
 
@@ -49,6 +51,21 @@ def training_text(meta: dict[str, Any]) -> str:
     if training.get("schedule"):
         parts.append(str(training["schedule"]))
     return " · ".join(parts)
+
+
+def exports_html(rows: list[dict[str, Any]]) -> str:
+    """The adapter's exports, newest first: format, where, and verified (with agreement) or why not."""
+    lines = []
+    for e in rows:
+        what = {"gguf": "GGUF", "merged": "merged", "adapter-only": "adapter only"}.get(e["format"], e["format"])
+        what += f" {e['quant']}" if e.get("quant") else ""
+        if e.get("verified"):
+            agree = f", {e['agreement']:.0%} agreement" if e.get("agreement") is not None else ""
+            state = f'<span style="color:#3c963c">✓ verified{agree}</span>'
+        else:
+            state = f'<span style="color:#d9534f">✗ unverified: {escape(e.get("reason") or "not checked")}</span>'
+        lines.append(f"<b>{escape(what)}</b> → {escape(e['path'])}<br>{state}")
+    return "<br>".join(lines)
 
 
 def source_text(row: dict[str, Any], meta: dict[str, Any]) -> str:
@@ -164,7 +181,7 @@ class AdapterDetail(QWidget):
                   "Trainable params": trainable, "Size on disk": format_bytes(row.get("size_bytes")),
                   "Dataset": row.get("dataset") or "", "Final metrics": metrics_text(row.get("metrics") or {}),
                   "Training": training_text(meta), "Source": source_text(row, meta),
-                  "Created": created_text(row)}
+                  "Created": created_text(row), "Exports": exports_html(list_exports(self._db, row["name"]))}
         for name, label in self.facts.items():
             label.setText(values[name] or "—")
         self.tags.setText(", ".join(row.get("tags") or []))
