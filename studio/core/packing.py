@@ -23,9 +23,11 @@ from typing import Any
 
 from studio.core.packing_cost import VARLEN_ATTENTION, attention_kind, attention_share, packed_cost_ratio
 
-# Packed logits must match separate ones this much better than a leaking (plain causal) concat does.
-# Relative, so bf16/fp16 round-off on a GPU does not read as a leak.
-_LEAK_MARGIN = 0.05
+# How far the second example's packed logits may stray from its own run, as a share of how far they
+# stray when the examples attend to each other (a leak gives exactly 1: the same computation). fp32
+# round-off is ~1e-6 of it; bf16/fp16 round-off on a GPU can be a few percent, so half precision is
+# allowed more.
+_LEAK_SHARE = {"fp32": 1e-2, "half": 0.25}
 _PROBE_LENGTHS = (7, 5)
 # auto packs when the estimate (packing_cost.py) saves at least 10 %: below that, the padded path's
 # better-tuned kernels (causal sdpa without a mask) can win the difference back.
@@ -68,7 +70,7 @@ def packing_check(model: Any) -> tuple[bool, str]:
         for m in avx:
             m.support_avx512bf16_for_cpu = False
         with torch.no_grad():
-            separate = torch.cat([_logits(model, input_ids=a), _logits(model, input_ids=b)], dim=1)
+            separate = _logits(model, input_ids=b)
             packed = _logits(model, input_ids=ids, position_ids=positions)
             # What leaking looks like for this model: the same concat, attending across the seam.
             leaking = _logits(model, input_ids=ids, position_ids=positions, attention_mask=torch.ones_like(ids))
@@ -79,18 +81,20 @@ def packing_check(model: Any) -> tuple[bool, str]:
             m.training = training
         for m, flag in avx.items():
             m.support_avx512bf16_for_cpu = flag
-    if packed.shape != separate.shape:
+    if packed.shape[1] != a_len + b_len or separate.shape[1] != b_len:
         return False, "it adds positions of its own (prompt tokens), so packed rows cannot line up"
-    err = (packed - separate).abs().max().item()
-    leak = (leaking - separate).abs().max().item()
-    if err <= _LEAK_MARGIN * leak:
-        return True, f"packed logits equal separate ones (max diff {err:.1e}; attending across: {leak:.1e})"
-    return False, (f"packed examples see each other (max logit diff {err:.1e} vs separate runs; "
+    limit = _LEAK_SHARE["fp32" if packed.dtype == torch.float32 else "half"]
+    second = packed[:, a_len:].float()
+    err = (second - separate.float()).abs().mean().item()
+    leak = (leaking[:, a_len:].float() - separate.float()).abs().mean().item()
+    if err <= limit * leak:
+        return True, f"packed logits equal separate ones (mean diff {err:.1e}; attending across: {leak:.1e})"
+    return False, (f"packed examples see each other (mean logit diff {err:.1e} vs separate runs; "
                    f"attending across: {leak:.1e})")
 
 
 def _logits(model: Any, **inputs: Any) -> Any:
-    return model(**inputs, use_cache=False).logits.float()
+    return model(**inputs, use_cache=False).logits
 
 
 def plan_batches(packing: str, task: str, model: Any, lengths: Sequence[int] = (),

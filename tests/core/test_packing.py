@@ -91,6 +91,31 @@ def test_llama_and_gpt2_honour_packing(tiny_models, arch, impl):
     assert ok, why
 
 
+def test_the_check_passes_in_half_precision_and_still_catches_a_leak(tiny_models):
+    model = _model(tiny_models["llama"]).to(torch.bfloat16)
+    ok, why = packing_check(model)
+    assert ok, why
+    ok, why = packing_check(_IgnoresPositions(model))
+    assert not ok and "see each other" in why
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_packing_on_cuda(tiny_models, dtype):
+    model = _model(tiny_models["llama"]).to("cuda", dtype)
+    ok, why = packing_check(model)
+    assert ok, why
+    feats = _features()
+    batch = {k: v.to("cuda") if hasattr(v, "to") else v for k, v in PackedCollator()(feats).items()}
+    with torch.no_grad():
+        packed = model(**batch).logits[0].float()
+        alone = torch.cat([model(input_ids=torch.tensor([f["input_ids"]], device="cuda")).logits[0].float()
+                           for f in feats])
+    tol = 1e-4 if dtype == torch.float32 else 5e-2
+    torch.testing.assert_close(packed, alone, atol=tol, rtol=tol)
+
+
 def test_check_leaves_train_mode_and_the_rng_alone(tiny_models):
     model = _model(tiny_models["llama"]).train()
     torch.manual_seed(7)
