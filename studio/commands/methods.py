@@ -119,6 +119,8 @@ def run_measure(args, home) -> int:
           f"{result['steps']} steps on the {len(result['rows'])} longest rows "
           f"({'packed into ' if result['packed'] else ''}{rows} × {cols} tokens) in {result['seconds']:.1f} s")
     print(f"  measured peak  {format_memory(result['measured_bytes']):>10}  ({result['measured']})")
+    if result["loading_peak_bytes"] is not None:
+        print(f"  loading peak   {format_memory(result['loading_peak_bytes']):>10}  (while the model loaded)")
     print(f"  estimate       {format_memory(result['estimate_bytes']):>10}" if result["estimate_bytes"] else
           f"  estimate       unavailable: {est['problem']}")
     if result["ratio"] is not None:

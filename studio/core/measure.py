@@ -73,7 +73,8 @@ def measurement_config(cfg: RunConfig, data: Any, picked: list[tuple[int, int]],
 
 
 class PeakRss:
-    """Peak resident memory of this process while in the block, sampled and checked against maxrss."""
+    """Peak resident memory of this process while in the block, sampled and checked against maxrss;
+    `mark()` starts a new phase (training) whose peak is kept apart from loading's."""
 
     def __init__(self) -> None:
         import psutil
@@ -93,8 +94,15 @@ class PeakRss:
 
     def __enter__(self) -> "PeakRss":
         self._maxrss = _maxrss()
+        self.loading_peak: int | None = None
         self._thread.start()
         return self
+
+    def mark(self) -> None:
+        """The model is loaded and training starts: from here on the peak is the training's."""
+        self.sample()
+        self.loading_peak, self._maxrss = self.peak, _maxrss()
+        self.peak = self._proc.memory_info().rss
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
@@ -111,12 +119,13 @@ def _maxrss() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def observer(seen: dict[str, Any], on_step: Callable[[], None]) -> Any:
+def observer(seen: dict[str, Any], on_step: Callable[[], None], on_begin: Callable[[], None]) -> Any:
     """A Trainer callback recording each batch's shape (packed or padded) and saving nothing."""
     from transformers import TrainerCallback
 
     class Observer(TrainerCallback):
         def on_train_begin(self, args, state, control, train_dataloader=None, **kw):
+            on_begin()
             # accelerate's DataLoaderShard iterates the plain DataLoader it wraps
             loader = getattr(train_dataloader, "base_dataloader", train_dataloader)
             collate = loader.collate_fn
@@ -157,13 +166,23 @@ def measure(cfg: RunConfig, data: Any, models_dir: Path, num_labels: int = 2,
     seen: dict[str, Any] = {}
     rss: PeakRss | None = None
 
+    def began() -> None:
+        # Loading can peak above training (on the CPU the weights file is mapped while it is copied):
+        # the pre-flight's figure is the training's peak, loading's is reported beside it.
+        if device == "cuda":
+            seen["loading_peak"] = torch.cuda.max_memory_allocated() - baseline
+            torch.cuda.reset_peak_memory_stats()
+        elif rss is not None:
+            rss.mark()
+            seen["loading_peak"] = rss.loading_peak - rss.baseline
+
     def stepped() -> None:
         if rss is not None:
             rss.sample()  # the step's end is where the optimizer state has just been allocated
         say(f"step {seen['steps']} of {MEASURE_STEPS}", 0.3 + 0.7 * seen["steps"] / MEASURE_STEPS)
 
     class Reporter(NullReporter):
-        callbacks = [observer(seen, stepped)]
+        callbacks = [observer(seen, stepped, began)]
 
         def stage(self, text: str) -> None:
             say(text, 0.1 if text != "training" else 0.3)
@@ -172,6 +191,7 @@ def measure(cfg: RunConfig, data: Any, models_dir: Path, num_labels: int = 2,
         small = measurement_config(cfg, data, picked, Path(tmp))
         run_dir = Path(tmp) / "run"
         run_dir.mkdir()
+        baseline = 0
         if device == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
@@ -185,10 +205,10 @@ def measure(cfg: RunConfig, data: Any, models_dir: Path, num_labels: int = 2,
                                f"rows ({picked[0][1]} tokens): {str(e).splitlines()[0]}") from None
         seconds = time.perf_counter() - start
     if device == "cuda":
-        peak, what = torch.cuda.max_memory_allocated() - baseline, "torch.cuda.max_memory_allocated"
+        peak, what = torch.cuda.max_memory_allocated() - baseline, "torch.cuda.max_memory_allocated while training"
         reserved = torch.cuda.max_memory_reserved()
     else:
-        peak, what, reserved = rss.peak - rss.baseline, "RSS growth over the process before the model loaded", None
+        peak, what, reserved = rss.peak - rss.baseline, "peak RSS while training, over the process before loading", None
     batch = (seen.get("batches") or [{"shape": [0, 0], "packed": False, "rows": 0}])[0]
     tokens = batch["shape"][0] * batch["shape"][1]
     est = config_estimate(cfg, num_labels, tokens=tokens, packed=batch["packed"])
@@ -198,6 +218,7 @@ def measure(cfg: RunConfig, data: Any, models_dir: Path, num_labels: int = 2,
         "steps": seen.get("steps", 0), "rows": [{"index": i, "tokens": n} for i, n in picked],
         "batch_shape": batch["shape"], "packed": batch["packed"], "batch_tokens": tokens,
         "measured_bytes": int(peak), "measured": what, "cuda_reserved_bytes": reserved,
+        "loading_peak_bytes": seen.get("loading_peak"),
         "estimate_bytes": total, "ratio": peak / total if total else None, "estimate": est,
         "seconds": round(seconds, 2), "pid": os.getpid(),
     }

@@ -98,8 +98,5 @@ def config_estimate(cfg: RunConfig, num_labels: int = 2, tokens: int | None = No
     device, precision = resolve_device(cfg.training, has["cuda"], has["bf16"])
     facts = model_facts(cfg.model)
     defaults = {o["name"]: o["default"] for o in option_specs(cfg.method.name)}
-    est = run_estimate(facts, cfg, defaults, device=device, precision=precision, num_labels=num_labels,
-                       tokens=tokens, packed=packed)
-    if est["problem"] and facts.problem:
-        est["problem"] = facts.problem  # why the facts are missing says more than "needs the count"
-    return est
+    return run_estimate(facts, cfg, defaults, device=device, precision=precision, num_labels=num_labels,
+                        tokens=tokens, packed=packed)

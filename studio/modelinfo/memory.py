@@ -17,6 +17,8 @@ MB = 2**20
 BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
 STATE_BYTES = 16          # per trainable parameter: fp32 weight, fp32 gradient, Adam m and v
 ACTIVATION_BYTES = 34     # per token, hidden unit and layer with 16-bit activations (Korthikanti et al.)
+# Per token and vocabulary entry at the backward's start (the fp32 logits themselves are freed by then).
+LOGIT_BYTES = 12
 CUDA_OVERHEAD = 500 * MB  # CUDA context, cuBLAS workspace and allocator slack
 # Bytes per weight of a bitsandbytes 4-bit linear layer: 0.5 for the values plus the block
 # constants (one per 64 weights: fp32 = 0.0625 B, or 8-bit + fp32 per 256 blocks with double quant).
@@ -274,8 +276,9 @@ def _activations(facts: ModelFacts, method: str, opts: dict[str, Any], task: str
                      + (f"; only the top {stored} blocks keep activations" if method == "top_k" else ""))
     activations = tokens * d * per_token
     if task == "causal-lm" and V:
-        activations += tokens * V * 8
-        notes.append("logits for the loss: tokens·vocab·8 bytes (fp32 values and their gradient)")
+        activations += tokens * V * LOGIT_BYTES
+        notes.append(f"the loss over the vocabulary: tokens·vocab·{LOGIT_BYTES} bytes (fp32 log-probabilities "
+                     "kept by cross-entropy, their gradient and the logits' gradient as the backward starts)")
     return activations
 
 

@@ -119,7 +119,7 @@ def test_bare_encoders_are_estimated_as_classifiers():
 
 def _llama_parts(tiny_models, tokens: int):
     facts = facts_for(tiny_models["llama"])
-    return facts, tokens * facts.hidden_size, tokens * facts.vocab_size * 8  # per-unit base, logits
+    return facts, tokens * facts.hidden_size, tokens * facts.vocab_size * 12  # per-unit base, loss
 
 
 def test_checkpointing_keeps_every_kth_blocks_input_plus_one_recompute(tiny_models, method_defaults):
