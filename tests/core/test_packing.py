@@ -223,15 +223,32 @@ def _run(tmp_path, model, packing, **data):
     return reporter
 
 
+def _pad_is_end_of_turn(folder, target):
+    """A copy of a tiny model whose tokenizer pads with its end-of-turn token, as chat models often do
+    (SmolLM2-Instruct pads with <|im_end|>)."""
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    shutil.copytree(folder, target)
+    tok = AutoTokenizer.from_pretrained(target)
+    tok.pad_token = "<|end|>"
+    tok.save_pretrained(target)
+    return target
+
+
 def test_a_packed_run_trains_and_counts_like_a_padded_one(tiny_models, tmp_path, capsys):
-    packed = _run(tmp_path, tiny_models["llama"], "on")
+    # Every example ends with the pad token: counting "tokens that are not the pad id" would miss one
+    # real token per example, so this also proves the packed count is of real tokens.
+    model = _pad_is_end_of_turn(tiny_models["llama"], tmp_path / "llama-pad-end")
+    packed = _run(tmp_path, model, "on")
     assert "packing: on" in capsys.readouterr().err
-    padded = _run(tmp_path, tiny_models["llama"], "off")
+    padded = _run(tmp_path, model, "off")
     assert "packing: off" in capsys.readouterr().err
-    assert packed.seen.args.include_num_input_tokens_seen == "all"
-    assert padded.seen.args.train_sampling_strategy == "random"
     # Same seed and sampler: the same examples, so the same real tokens and (to round-off) the same losses.
     assert packed.seen.tokens == padded.seen.tokens > 0
+    assert packed.seen.args.include_num_input_tokens_seen == "all"
+    assert padded.seen.args.train_sampling_strategy == "random"
     assert len(packed.seen.losses) == len(padded.seen.losses) == 4
     assert packed.seen.losses == pytest.approx(padded.seen.losses, rel=1e-4)
     # Evaluation runs on packed rows too, with the same loss.
