@@ -10,7 +10,6 @@ import math
 import random
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 from bench.timing import Result, alternate, loop_timer, median_ratio, quiet

@@ -13,7 +13,7 @@ from studio.config import RunConfig
 from studio.core.packing import PackedCollator, apply_plan, batch_collator, packing_check, plan_batches
 from studio.core.tokenize import CausalCollator, IGNORE_INDEX
 from studio.core.train import NullReporter, run_training
-from tests.conftest import instruction_rows, write_jsonl
+from tests.conftest import write_jsonl
 
 pytestmark = pytest.mark.usefixtures("one_thread_seeded")
 
