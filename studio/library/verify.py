@@ -37,16 +37,14 @@ class Reference:
 
 
 def sample_prompts(info: AdapterInfo, tokenizer: Any, n: int = 3) -> list[str]:
-    """The adapter's recorded sample prompts, else n from its training data, else fixed ones — rendered
-    with the chat template where the model has one."""
+    """The adapter's recorded sample prompts (studio.json `sample_prompts`, up to 10), else n from its
+    training data, else fixed ones — rendered with the chat template where the model has one."""
     meta = info.studio_meta or {}
-    recorded = meta.get("sample_prompts") or []
-    if recorded:
-        return [str(p) for p in recorded[:n]]
-    texts = _from_training_data(meta, info.task or "causal-lm", n) or list(FIXED_PROMPTS[:n])
+    recorded = [str(p) for p in meta.get("sample_prompts") or []][:10]
+    texts = recorded or _from_training_data(meta, info.task or "causal-lm", n) or list(FIXED_PROMPTS[:n])
     if info.task == "classification":
         return texts
-    return [_render(tokenizer, t) if isinstance(t, str) else t["prompt"] for t in texts]
+    return [t["prompt"] if isinstance(t, dict) and "prompt" in t else _render(tokenizer, t) for t in texts]
 
 
 def _from_training_data(meta: dict[str, Any], task: str, n: int) -> list[Any]:
@@ -113,7 +111,8 @@ def reference_run(model: Any, tokenizer: Any, prompts: list[str], task: str,
 
 
 def _continuation_logits(model: Any, seq: Any, prompt_len: int) -> Any:
-    logits = model(input_ids=seq[None], attention_mask=seq.new_ones(1, len(seq))).logits[0]
+    # prompt tuning prepends virtual tokens to the logits: the sequence's own are the last len(seq)
+    logits = model(input_ids=seq[None], attention_mask=seq.new_ones(1, len(seq))).logits[0][-len(seq):]
     return logits[prompt_len - 1: len(seq) - 1].float()
 
 

@@ -117,3 +117,13 @@ def test_tolerances_are_stated_for_every_format(fmt):
     assert record["verified"] and set(record["tolerance"]) == {"min_token_agreement", "max_relative_logit_diff"}
     bad = verify.judge(fmt, {"agreement": 0.1, "max_logit_diff": 9.0, "relative_logit_diff": 0.9, "tokens": 5})
     assert not bad["verified"] and "token agreement" in bad["reason"] and "logit difference" in bad["reason"]
+
+
+@pytest.mark.parametrize("method,arch", [("prompt", "gpt2"), ("prefix", "gpt2"), ("houlsby", "llama"),
+                                         ("pfeiffer", "bert")])
+def test_adapter_only_exports_of_non_mergeable_methods_verify(tmp_path, tiny_models, method, arch):
+    """Soft prompts prepend virtual positions to the logits; our own methods reload through the studio."""
+    adapter = make_adapter(tmp_path / "adapter", tiny_models[arch], arch, method)
+    record = json.loads((export.export_adapter_only(adapter, tmp_path / "out") / verify.VERIFICATION).read_text())
+    assert record["verified"], record["reason"]
+    assert record["agreement"] == 1.0
