@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SAMPLES = Path(__file__).resolve().parents[1] / "studio" / "resources" / "samples"
-GENERATED = ["topics.jsonl", "pirate_instructions.jsonl", "pirate_eval_prompts.txt", "README.md"]
+GENERATED = ["topics.jsonl", "pirate_instructions.jsonl", "pirate_eval_prompts.txt", "rankings.jsonl", "README.md"]
 LABELS = {"sports", "technology", "food", "weather"}
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = [
@@ -198,6 +198,52 @@ def test_pirate_capitals_spot_check(pirate):
     for country, city in facts.items():
         answers = [out for ins, out in by_instruction.items() if ins.endswith(f" {country}?") or ins.endswith(f" {country}.")]
         assert answers and all(city in a for a in answers), country
+
+
+# --- rankings (the hard classification sample) ------------------------------
+@pytest.fixture(scope="module")
+def rankings() -> list[dict]:
+    return _jsonl("rankings.jsonl")
+
+
+def test_rankings_balanced_unique_and_small(rankings):
+    counts = Counter(r["label"] for r in rankings)
+    assert len(counts) == 6 and set(counts.values()) == {500}
+    assert len({r["text"] for r in rankings}) == len(rankings)
+    assert (SAMPLES / "rankings.jsonl").stat().st_size < 1_000_000
+
+
+def test_rankings_label_is_the_finishing_order_and_each_name_appears_once(rankings):
+    for row in rankings:
+        names = row["label"].split("-")
+        assert sorted(names) == ["lena", "maya", "omar"], row
+        words = re.findall(r"[a-z]+", row["text"].lower())
+        assert all(words.count(n) == 1 for n in names), row
+
+
+def test_rankings_bag_of_words_carries_no_label_signal(rankings):
+    # Every word other than the names is drawn independently of the label, and each name appears
+    # once: the word counts per label are the same up to sampling noise. A unigram classifier
+    # (naive Bayes on counts, fit on 3/4, scored on the rest) therefore stays at chance (1/6).
+    def words(text):
+        return re.findall(r"[a-z]+", text.lower())
+
+    train, test = rankings[:2250], rankings[2250:]
+    labels = sorted({r["label"] for r in rankings})
+    counts = {lab: Counter() for lab in labels}
+    for row in train:
+        counts[row["label"]].update(words(row["text"]))
+    vocab = set().union(*counts.values())
+    import math
+
+    logp = {lab: {w: math.log((c[w] + 1) / (sum(c.values()) + len(vocab))) for w in vocab}
+            for lab, c in counts.items()}
+    hits = sum(max(labels, key=lambda lab: sum(logp[lab].get(w, 0.0) for w in words(r["text"]))) == r["label"]
+               for r in test)
+    assert hits / len(test) < 0.25, hits / len(test)
+    # ... while word order does tell it: each text's first name-before-name pairs decide the label.
+    first = Counter((words(r["text"])[0], r["label"]) for r in rankings)
+    assert len(first) > 6  # sentences start in many ways, not one per label
 
 
 # --- eval prompts -----------------------------------------------------------

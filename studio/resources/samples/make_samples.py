@@ -16,6 +16,9 @@ pirate_instructions.jsonl  {"instruction", "input", "output"}: simple tasks,
                            every answer in one pirate style:
                            "Arr! ... matey ... Yo-ho-ho!"
 pirate_eval_prompts.txt    8 held-out instructions (never in the training file).
+rankings.jsonl             {"text", "label"}: the hard classification sample, 6 balanced
+                           labels (a finishing order) that no bag of words can tell apart
+                           (ranking_task.py says how).
 README.md                  what the files are, with their counts.
 
 Standard library only.
@@ -38,6 +41,7 @@ sys.dont_write_bytecode = True  # no __pycache__ inside the package data
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pirate_facts import *  # noqa: E402,F401,F403
 from topic_vocabulary import *  # noqa: E402,F401,F403
+from ranking_task import PEOPLE, RANKING_LABELS, RANKING_TEMPLATES, make_rankings  # noqa: E402
 
 
 
@@ -330,8 +334,9 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _readme(topics: list[dict], pirate: list[dict]) -> str:
+def _readme(topics: list[dict], pirate: list[dict], rankings: list[dict]) -> str:
     per_label = ", ".join(f"{lab} {sum(r['label'] == lab for r in topics)}" for lab in LABELS)
+    per_ranking = sum(r["label"] == RANKING_LABELS[0] for r in rankings)
     with_input = sum(bool(r["input"]) for r in pirate)
     return "\n".join([
         "# Sample datasets (written for Fine-tuning Studio; not downloaded or copied from public datasets)",
@@ -340,10 +345,15 @@ def _readme(topics: list[dict], pirate: list[dict]) -> str:
         f"- `pirate_instructions.jsonl`: {len(pirate)} `{{\"instruction\", \"input\", \"output\"}}` examples ({with_input} use `input`).",
         "  Every output starts with `Arr! `, ends with ` Yo-ho-ho!`, says `matey` and is at most 30 words.",
         "  Tasks: capitals, small arithmetic, opposites, plurals, animal sounds, colours, days/months, upper case, letter counts, definitions, tips.",
+        f"- `rankings.jsonl`: {len(rankings)} short texts, the hard classification sample: each reports a contest between "
+        f"{', '.join(p.capitalize() for p in PEOPLE)}, labelled with their finishing order (`lena-maya-omar`: Lena first).",
+        f"  {len(RANKING_LABELS)} labels, {per_ranking} texts each, {len(RANKING_TEMPLATES)} phrasings; every text names each person once "
+        "and its other words do not depend on the label, so only word order tells the label (a bag of words stays at chance).",
         f"- `pirate_eval_prompts.txt`: {len(EVAL_PROMPTS)} held-out instructions (not in the training file) for before/after demos.",
         "- `make_samples.py`: the deterministic generator (standard library, fixed seed) that wrote all of the above.",
         "- Regenerate with `python studio/resources/samples/make_samples.py` (or `--out DIR` to write elsewhere).",
-        "- `tests/test_samples.py` checks counts, balance, style, arithmetic and that regeneration is byte-identical.",
+        "- `tests/test_samples.py` checks counts, balance, style, arithmetic, that a bag of words cannot tell the rankings "
+        "apart and that regeneration is byte-identical.",
         "",
     ])
 
@@ -353,12 +363,14 @@ def main(out_dir: str | Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     topics = make_topics()
     pirate = make_pirate()
+    rankings = make_rankings(SEED)
+    _write_jsonl(out / "rankings.jsonl", rankings)
     _write_jsonl(out / "topics.jsonl", topics)
     _write_jsonl(out / "pirate_instructions.jsonl", pirate)
     with open(out / "pirate_eval_prompts.txt", "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(EVAL_PROMPTS) + "\n")
     with open(out / "README.md", "w", encoding="utf-8", newline="\n") as f:
-        f.write(_readme(topics, pirate))
+        f.write(_readme(topics, pirate, rankings))
     return out
 
 
