@@ -140,3 +140,14 @@ def test_the_page_does_not_import_torch():
     code = ("import sys, studio.ui.pages.models, studio.commands.models; "
             "sys.exit(1 if {'torch', 'transformers', 'peft'} & set(sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_a_sequence_beyond_the_models_positions_is_warned(qtbot, store, home):
+    page = build(qtbot, store, home)
+    scanned(qtbot, page)
+    page.select("sample:minilm")  # BERT: 512 learned positions
+    qtbot.waitUntil(lambda: page.detail.memory.rowCount() > 0, timeout=60_000)
+    page.detail.seq_len.setValue(512)
+    assert "positions" not in page.detail.assumptions.text()
+    page.detail.seq_len.setValue(1024)
+    assert "longer than this model's 512 positions" in page.detail.assumptions.text()

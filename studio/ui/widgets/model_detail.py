@@ -80,7 +80,7 @@ class ModelDetail(QWidget):
         self.problem.setStyleSheet("color: #c62828;")
         form.addRow(self.problem)
 
-        self.batch = self._spin(1, 4096, 8, "Examples per optimizer step on the GPU (per-device batch size)")
+        self.batch = self._spin(1, 4096, 8, "Examples per micro-batch on one device (training.batch_size)")
         self.seq_len = self._spin(8, 1_048_576, 512, "Tokens per example (the data's max_length)")
         self.seq_len.setSingleStep(64)
         self.precision = QComboBox()
@@ -198,10 +198,18 @@ class ModelDetail(QWidget):
             self._fill_row(r, est)
         lists = [e["assumptions"] for e in rows if not e["problem"]]
         common = [a for a in lists[0] if all(a in other for other in lists)] if lists else []
-        self.assumptions.setText(
+        self.assumptions.setText(self._length_warning() + (
             "<small>Assumes: " + "; ".join(escape(a) for a in common) + ". Trainable parameters follow "
             "each method's formula with its default options (hover a count for the formula, a total for "
-            "that method's assumptions).</small>" if common else "")
+            "that method's assumptions).</small>" if common else ""))
+
+    def _length_warning(self) -> str:
+        """A sequence beyond the model's positions is an estimate of a run that cannot happen: say so."""
+        limit = self._entry.facts.max_positions if self._entry else None
+        if not limit or self.seq_len.value() <= limit:
+            return ""
+        return (f"<span style='color:#b26a00;'>Sequence {self.seq_len.value():,} is longer than this model's "
+                f"{limit:,} positions; keep max_length at or below {limit:,}.</span><br>")
 
     def _fill_row(self, r: int, est: dict[str, Any]) -> None:
         self.memory.setItem(r, 0, QTableWidgetItem(est["method"]))
