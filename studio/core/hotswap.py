@@ -154,6 +154,9 @@ class AdapterSwapper:
                 if info.peft_type == "PROMPT_TUNING" and self.task == "classification":
                     from studio.methods.prompt import pool_on_last_real_token
                     pool_on_last_real_token(self.peft)
+                if info.peft_type == "PREFIX_TUNING":
+                    from studio.methods.prefix import keep_encoder_positions
+                    keep_encoder_positions(self.base)  # an encoder keeps its positions, as in training
             else:
                 self.peft.load_adapter(info.path, adapter_name=key, low_cpu_mem_usage=True)
             self._peft_keys[name], self._peft_layers, self._peft_on = key, None, None

@@ -42,11 +42,14 @@ def load_method_weights(model: Any, folder: Path) -> Any:
     if config.get("studio_method") is None:  # a PEFT adapter
         from peft import PeftModel
 
+        from studio.methods.prefix import keep_encoder_positions
         from studio.methods.prompt import pool_on_last_real_token
 
         model = PeftModel.from_pretrained(model, str(folder))
         if config.get("peft_type") == "PROMPT_TUNING":
             pool_on_last_real_token(model)  # a decoder classifier must read the last real token
+        if config.get("peft_type") == "PREFIX_TUNING":
+            keep_encoder_positions(model.get_base_model())  # as in training: see prefix.py
         return model
     name = config["studio_method"]
     method = get(name)
