@@ -40,7 +40,10 @@ def apply(model: Any, opts: BitFitOptions, task: str) -> Any:
 
 METHOD = register(Method(
     name="bitfit",
-    learning_rate=1e-3,
+    # The paper sweeps 1e-4..1e-3 over many epochs; within a short run 1e-3 leaves BitFit far behind:
+    # on an unseen 6-class MiniLM task (issue 11, 400 steps x 16) it reached 42 % at 1e-3 and 57 %
+    # at 5e-3 (full fine-tuning 68 %); 5e-3 also gives 99.0 % on the topics sample in 60 steps.
+    learning_rate=5e-3,
     options=BitFitOptions,
     apply=apply,
     mergeable=True,
