@@ -59,3 +59,27 @@ def test_hooking_twice_adds_one_hook(tiny_models):
     embeddings = model.base_model.embeddings
     assert keep_encoder_positions(model) and keep_encoder_positions(model)
     assert len(embeddings._forward_pre_hooks) == 1
+
+
+def test_hot_swapped_prefix_classifier_predicts_as_a_fresh_load(tiny_models, tmp_path):
+    import json
+
+    from bench.compare import make_adapter
+    from studio.core.compare import Comparer
+    from studio.core.generate import load_with_adapter
+
+    base = tiny_models["bert"]
+    labels = ["neg", "pos"]
+    folder = make_adapter(base, tmp_path / "prefix", "prefix", task="classification", labels=labels,
+                          options=OPTIONS, seed=1, scale=0.5)
+    texts = [f"text {i} {'sports' if i % 2 else 'food'}" for i in range(8)]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("".join(json.dumps({"text": t, "label": labels[i % 2]}) + "\n" for i, t in enumerate(texts)))
+    c = Comparer(str(base), "classification", device="cpu", models_dir=tmp_path / "models", labels=labels)
+    c.add("prefix", folder)
+    swapped = c.evaluate(data)["predictions"]["prefix"]
+    model, tok = load_with_adapter(folder)
+    with torch.no_grad():
+        logits = model(**tok(texts, return_tensors="pt", padding=True)).logits
+    assert swapped == [labels[i] for i in logits.argmax(-1).tolist()]
+    assert model.get_base_model().base_model.embeddings._studio_positions_from_zero
