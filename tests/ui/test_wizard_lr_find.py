@@ -146,3 +146,13 @@ def test_ulmfit_warning_shows_and_the_preview_marks_the_groups(step):
     assert step.marked_groups == {g["name"] for g in groups(30)[:29]}
     step.ulmfit.set_value("gradual_unfreezing", False)
     assert step.ulmfit_warning.isHidden() and not step.marked_groups
+
+
+def test_the_log_rate_axis_shows_plain_powers_of_ten(step, qtbot):
+    panel = step.lr_find
+    panel.find_button.click()
+    qtbot.waitUntil(lambda: panel.raw.getData()[0] is not None and len(panel.raw.getData()[0]) == 2,
+                    timeout=5000)  # the first live points: rates near 1e-7
+    panel.plot.getPlotItem().getViewBox().autoRange()
+    axis = panel.plot.getAxis("bottom")
+    assert "x1e" not in axis.labelString() and axis.autoSIPrefixScale == 1.0  # not "10² (x1e-09)"

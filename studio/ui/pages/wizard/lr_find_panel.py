@@ -54,6 +54,8 @@ class LrFindPanel(QGroupBox):
         self.plot = pg.PlotWidget()
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate (log)")
+        # pyqtgraph's SI scaling reads log10 ticks as plain numbers: "10² (x1e-09)" for a rate of 1e-7
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.setLabel("left", "loss")
         self.plot.setMinimumHeight(160)
         self.raw = self.plot.plot(pen=pg.mkPen((150, 150, 150), width=1), connect="finite")
