@@ -127,7 +127,7 @@ def test_measure_shows_progress_then_peak_estimate_and_ratio(qtbot, home, tiny_m
     qtbot.waitUntil(lambda: "loading model" in panel.measured.text(), timeout=5000)
     qtbot.waitUntil(lambda: "Measured peak" in panel.measured.text(), timeout=5000)
     text = panel.measured.text()
-    assert "Measured peak 300 MiB" in text and "estimate 250 MiB" in text and "measured / estimate = 1.20" in text
+    assert "Measured peak 300 MiB" in text and "estimate for these rows 250 MiB" in text and "measured / estimate = 1.20" in text
     assert "2 longest rows (packed into 1 × 200 tokens)" in text and panel.measure_button.text() == "Measure"
     panel.refresh(RunConfig.from_dict(panel._state.config), "another: config\n")
     assert panel.measured.text() == ""  # a measurement of another config is not shown as this one's

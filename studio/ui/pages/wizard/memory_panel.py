@@ -49,8 +49,9 @@ def measured_text(result: dict[str, Any]) -> str:
     """The measurement in words: peak, estimate, ratio and what was run."""
     rows, cols = result["batch_shape"]
     ratio = f" · measured / estimate = {result['ratio']:.2f}" if result.get("ratio") is not None else ""
-    return (f"Measured peak {format_memory(result['measured_bytes'])} ({result['measured']}) · estimate "
-            f"{format_memory(result['estimate_bytes'])}{ratio} — {result['steps']} steps on the "
+    # The estimate here is for the measured rows, not the line above's batch × max_length: say so.
+    return (f"Measured peak {format_memory(result['measured_bytes'])} ({result['measured']}) · estimate for "
+            f"these rows {format_memory(result['estimate_bytes'])}{ratio} — {result['steps']} steps on the "
             f"{len(result['rows'])} longest rows ({'packed into ' if result['packed'] else ''}{rows} × {cols} "
             f"tokens) in {result['seconds']:.0f} s")
 
