@@ -91,3 +91,22 @@ def test_texts():
     assert verification_text(None) == "Not verified."
     assert verification_text({"verified": True, "labels": [1], "agreement": 1.0}).startswith(
         "Verified: reloaded and compared with the adapter (label agreement 100.0%")
+
+
+def test_the_dialog_names_gguf_and_grows_for_progress_and_result(qtbot, store, home, fake_cli, tmp_path):
+    register(store, home, "pirate", total_params=134_515_008)
+    out = tmp_path / "pirate-q8_0.gguf"
+    fake_cli.answers["export"] = ({"path": str(out), "format": "gguf", "quant": "q8_0",
+                                   "files": [out.name, "pirate-q8_0.Modelfile"], "verification": VERIFIED}, None)
+    page = build(qtbot, store, home)
+    page.select("pirate")
+    page.export_selected()
+    dialog = page.dialog
+    assert "GGUF: merged, converted and quantised" in dialog.explain.text()
+    dialog.gguf.setChecked(True)
+    dialog.out.setText(str(out))
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert dialog.height() >= dialog.sizeHint().height()  # the progress row does not squeeze the form
+    with qtbot.waitSignal(dialog.exported, timeout=5000):
+        pass
+    assert dialog.height() >= dialog.sizeHint().height()  # nor do the result lines

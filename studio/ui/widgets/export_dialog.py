@@ -73,9 +73,12 @@ class ExportDialog(QDialog):
         self.result: dict[str, Any] | None = None
         name, method = row["name"], row.get("method")
         self.can_merge = mergeable(method)
+        self.can_gguf = self.can_merge and row.get("task") != "classification"
         self.setWindowTitle(f"Export {name}")
         self.explain = QLabel("Merged: the adapter folded into a copy of its base, saved as a plain transformers "
                               "model that loads without the studio or PEFT. Adapter only: the adapter's own files."
+                              + (" GGUF: merged, converted and quantised for llama.cpp and Ollama."
+                                 if self.can_gguf else "")
                               if self.can_merge else why_not_mergeable(method))
         self.explain.setWordWrap(True)
         self.merged = QRadioButton("Merged model")
@@ -85,7 +88,6 @@ class ExportDialog(QDialog):
         self.adapter_only = QRadioButton("Adapter only")
         self.adapter_only.setToolTip("Copy the adapter's files (any method) with a model card and a checksum "
                                      "manifest; load it on top of the base")
-        self.can_gguf = self.can_merge and row.get("task") != "classification"
         self.gguf = QRadioButton("GGUF (llama.cpp, Ollama)")
         self.gguf.setToolTip("Merge, convert with llama.cpp's converter and quantise; an Ollama Modelfile is "
                              "written beside it" if self.can_gguf else
@@ -213,6 +215,12 @@ class ExportDialog(QDialog):
         self.open_button.hide()
         self.status.setText("Exporting… (the model loads in a separate process)")
         self.progress.start(self.command())
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show the progress and result lines: with a minimum width set, Qt squeezes the rows instead."""
+        self.layout().activate()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _done(self, result: Any, error: Any) -> None:
         self.export_button.setEnabled(True)
@@ -230,6 +238,7 @@ class ExportDialog(QDialog):
                             + "".join(f"\n{w}" for w in (record or {}).get("warnings") or []))
         self.status.setProperty("unverified", not self.verified)
         self.open_button.show()
+        self._fit()
         self.exported.emit(result)
 
     def open_output(self) -> None:
