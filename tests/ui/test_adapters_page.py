@@ -283,7 +283,7 @@ def test_export_dialog_runs_studio_export_with_progress(qtbot, store, home, fake
     fake_cli.answers["export"] = ({"path": str(out), "merged": True, "files": ["config.json", "README.md"]}, None)
     page = build(qtbot, store, home)
     page.select("pirate")
-    assert page.export_button.text() == "Export merged…"
+    assert page.export_button.text() == "Export…"  # merged, GGUF or adapter only: the dialog offers all
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     dialog = page.dialog
     assert dialog.merged.isChecked() and dialog.merged.isEnabled() and dialog.dtype.isEnabled()

@@ -65,7 +65,7 @@ class AdaptersPage(QWidget):
                 ("rename_button", "Rename…", "Rename the selected adapter (and its folder)", self.rename_selected),
                 ("delete_button", "Delete…", "Delete the selected adapters: their rows and files",
                  self.delete_selected),
-                ("export_button", "Export merged…", "", self.export_selected),
+                ("export_button", "Export…", "", self.export_selected),
                 ("merge_button", "Merge…", "Combine two or more LoRA adapters of one base (linear, TIES, DARE)",
                  self.merge_selected),
                 ("compare_button", "Compare selected", "Open the Compare page with the selected adapters side "
@@ -168,9 +168,10 @@ class AdaptersPage(QWidget):
         self.merge_button.setEnabled(len(rows) >= 2)
         self.compare_button.setEnabled(bool(rows))
         can_merge = not one or mergeable(rows[0].get("method"))
-        self.export_button.setText("Export merged…" if can_merge else "Export adapter only…")
+        self.export_button.setText("Export…" if can_merge else "Export adapter only…")
         self.export_button.setToolTip(
-            "Export the selected adapter merged into its base (bf16/fp16/fp32), or the adapter alone"
+            "Export the selected adapter merged into its base (bf16/fp16/fp32), as GGUF for llama.cpp and "
+            "Ollama, or the adapter alone"
             if can_merge else why_not_mergeable(rows[0].get("method")))
 
     # --- actions
