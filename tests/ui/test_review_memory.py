@@ -124,8 +124,8 @@ def test_measure_shows_progress_then_peak_estimate_and_ratio(qtbot, home, tiny_m
     assert call.args[0] == "probe" and call.args[2:] == ["--measure", "--json"]
     assert RunConfig.from_dict(__import__("yaml").safe_load(open(call.args[1]))).training.batch_size == 4
     assert panel.measure_button.text() == "Cancel" and panel.measured.text().startswith("Measuring…")
-    qtbot.waitUntil(lambda: "loading model" in panel.measured.text(), timeout=5000)
-    qtbot.waitUntil(lambda: "Measured peak" in panel.measured.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "loading model" in panel.measured.text(), timeout=30000)
+    qtbot.waitUntil(lambda: "Measured peak" in panel.measured.text(), timeout=30000)
     text = panel.measured.text()
     assert "Measured peak 300 MiB" in text and "estimate for these rows 250 MiB" in text and "measured / estimate = 1.20" in text
     assert "2 longest rows (packed into 1 × 200 tokens)" in text and panel.measure_button.text() == "Measure"
@@ -138,7 +138,7 @@ def test_measure_errors_are_shown_and_cancel_stops_it(qtbot, home, tiny_models, 
     qtbot.addWidget(panel)
     fake_measure.answer = (None, "d.yaml: measuring failed: out of memory on cuda with a micro-batch of 8")
     panel.measure_button.click()
-    qtbot.waitUntil(lambda: "Measuring failed" in panel.measured.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Measuring failed" in panel.measured.text(), timeout=30000)
     assert "out of memory" in panel.measured.text() and "c0392b" in panel.measured.styleSheet()
     panel.measure_button.click()
     panel.measure_button.click()  # Cancel

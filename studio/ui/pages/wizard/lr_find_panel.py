@@ -51,6 +51,29 @@ class LrFindPanel(QGroupBox):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.plot: Any = None  # built on first use (_ensure_plot): most wizards never run a range test
+        self.use_button = QPushButton("Use this rate")
+        self.use_button.setToolTip("Set the learning rate field to the suggested rate")
+        self.use_button.clicked.connect(self._on_use)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(state.cancel_lr_find)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.use_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self._points: list[tuple[float, float]] = []
+        self.result: dict[str, Any] | None = None
+        state.lr_found.connect(self.refresh)
+        state.lr_find_progress.connect(self._on_progress)
+        self.refresh()
+
+    def _ensure_plot(self) -> None:
+        """Loss against log LR: a plot widget costs tens of ms, paid only once a test is shown."""
+        if self.plot is not None:
+            return
         self.plot = pg.PlotWidget()
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate (log)")
@@ -63,24 +86,7 @@ class LrFindPanel(QGroupBox):
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((220, 80, 40), width=2,
                                                                             style=Qt.PenStyle.DashLine))
         self.plot.addItem(self.marker)
-        self.use_button = QPushButton("Use this rate")
-        self.use_button.setToolTip("Set the learning rate field to the suggested rate")
-        self.use_button.clicked.connect(self._on_use)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(state.cancel_lr_find)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.progress, 1)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.use_button)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.status)
-        layout.addLayout(buttons)
-        self._points: list[tuple[float, float]] = []
-        self.result: dict[str, Any] | None = None
-        state.lr_found.connect(self.refresh)
-        state.lr_find_progress.connect(self._on_progress)
-        self.refresh()
+        self.layout().insertWidget(0, self.plot, 1)
 
     @property
     def suggested(self) -> float | None:
@@ -89,6 +95,7 @@ class LrFindPanel(QGroupBox):
 
     def _on_find(self) -> None:
         self._points = []
+        self._ensure_plot()
         self.raw.setData([], [])
         self.smoothed.setData([], [])
         self._state.start_lr_find()
@@ -112,17 +119,22 @@ class LrFindPanel(QGroupBox):
         if obj.get("lr") is not None and obj.get("loss") is not None and math.isfinite(obj["loss"]):
             self._points.append((float(obj["lr"]), float(obj["loss"])))
             xs, ys = zip(*self._points)
+            self._ensure_plot()
             self.raw.setData(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
 
     def refresh(self) -> None:
         """Show the state's range test: running, failed, or its curve and suggestion."""
         running = self._state.running("lr-find")
-        self.setVisible(running or self._state.lr_find is not None or bool(self._state.lr_find_error))
+        shown = running or self._state.lr_find is not None or bool(self._state.lr_find_error)
+        self.setVisible(shown)
         self.find_button.setEnabled(not running)
         self.cancel_button.setVisible(running)
         self.progress.setVisible(running)
         self.result = None if running else self._state.lr_find
         self.use_button.setEnabled(self.suggested is not None)
+        if not shown:
+            return
+        self._ensure_plot()
         self.marker.setVisible(self.suggested is not None)
         if running:
             self.progress.setValue(0)
