@@ -84,6 +84,7 @@ class FakeMeasure(QObject):
     progress = Signal(object)
     answer: tuple = (None, None)
     made: list["FakeMeasure"] = []
+    hold = False  # True: the answer waits for the test's _finish() (no race with a 50 ms timer)
 
     def __init__(self, home, args, timeout_s=120.0, parent=None):
         super().__init__(parent)
@@ -92,7 +93,8 @@ class FakeMeasure(QObject):
 
     def start(self):
         QTimer.singleShot(0, lambda: self.progress.emit({"stage": "loading model", "fraction": 0.1}))
-        QTimer.singleShot(50, self._finish)
+        if not self.hold:
+            QTimer.singleShot(50, self._finish)
         return self
 
     def _finish(self):
@@ -111,7 +113,7 @@ RESULT = {"measured_bytes": 300 * 2**20, "estimate_bytes": 250 * 2**20, "ratio":
 
 @pytest.fixture
 def fake_measure(monkeypatch):
-    FakeMeasure.made, FakeMeasure.answer = [], (RESULT, None)
+    FakeMeasure.made, FakeMeasure.answer, FakeMeasure.hold = [], (RESULT, None), False
     monkeypatch.setattr(cli_call, "CliCall", FakeMeasure)
     return FakeMeasure
 
@@ -119,12 +121,14 @@ def fake_measure(monkeypatch):
 def test_measure_shows_progress_then_peak_estimate_and_ratio(qtbot, home, tiny_models, fake_measure):
     panel = MemoryPanel(review_state(home, tiny_models["llama"]))
     qtbot.addWidget(panel)
+    fake_measure.hold = True
     panel.measure_button.click()  # returns at once: the child's answer comes through the event loop
     call = fake_measure.made[-1]
     assert call.args[0] == "probe" and call.args[2:] == ["--measure", "--json"]
     assert RunConfig.from_dict(__import__("yaml").safe_load(open(call.args[1]))).training.batch_size == 4
     assert panel.measure_button.text() == "Cancel" and panel.measured.text().startswith("Measuring…")
     qtbot.waitUntil(lambda: "loading model" in panel.measured.text(), timeout=30000)
+    call._finish()
     qtbot.waitUntil(lambda: "Measured peak" in panel.measured.text(), timeout=30000)
     text = panel.measured.text()
     assert "Measured peak 300 MiB" in text and "estimate for these rows 250 MiB" in text and "measured / estimate = 1.20" in text
