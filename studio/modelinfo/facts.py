@@ -26,6 +26,8 @@ _BUFFER_SUFFIXES = ("position_ids", "inv_freq", "masked_bias", "_float_tensor")
 # Families whose linear layers are transformers' Conv1D, stored [in, out] instead of [out, in].
 CONV1D_TYPES = {"gpt2", "openai-gpt"}
 _EMBEDDING_PARTS = ("embed", "wte", "wpe", "token_embd", "position_embd", "token_types")
+# Architecture class suffixes whose models end in a token-predicting head (the one that can be tied).
+LM_HEAD_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForMaskedLM", "ForConditionalGeneration", "ForPreTraining")
 HEAD_MODULES = ("lm_head", "embed_out", "output", "classifier", "score")
 
 
@@ -43,6 +45,7 @@ class ModelFacts:
     kv_heads: int | None = None
     head_dim: int | None = None
     tie_word_embeddings: bool | None = None
+    lm_head: bool | None = None        # the architecture predicts tokens (None: no architecture named)
     max_positions: int | None = None
     params: int | None = None          # exact, tied weights counted once; None when unreadable
     dtype: str | None = None           # the dtype holding most parameters (BF16, F32, Q4_1 ...)
@@ -139,10 +142,20 @@ def apply_config(facts: ModelFacts, config: dict[str, Any]) -> None:
     if facts.intermediate_size is None and facts.model_type in CONV1D_TYPES and facts.hidden_size:
         facts.intermediate_size = 4 * facts.hidden_size  # GPT-2's n_inner = None means 4·d
     facts.tie_word_embeddings = pick("tie_word_embeddings")
+    facts.lm_head = has_lm_head(facts.architecture)
+    if facts.tie_word_embeddings is None and facts.lm_head is False:
+        facts.tie_word_embeddings = False  # nothing to tie: an encoder without an LM head (BertModel)
     facts.max_positions = pick("max_position_embeddings", "n_positions", "n_ctx", "max_seq_len")
     quant = config.get("quantization_config")
     if isinstance(quant, dict):
         facts.quantization = quant.get("quant_method") or "quantized"
+
+
+def has_lm_head(architecture: str | None) -> bool | None:
+    """Whether an architecture class predicts tokens (…ForCausalLM, …LMHeadModel, …ForMaskedLM); None if unnamed."""
+    if not architecture:
+        return None
+    return architecture.endswith(LM_HEAD_SUFFIXES)
 
 
 def safetensors_tensors(folder: Path) -> list[tuple[str, list[int], str]]:
@@ -224,6 +237,8 @@ def summarize(facts: ModelFacts, tensors: list[tuple[str, list[int], str]],
     facts.above_params = sum(counts[n] for n in outside)
     facts.head_params = sum(counts[n] for n in heads)
     facts.lm_head_params = sum(counts[n] for n in outside if _module(n) in ("lm_head", "output", "embed_out"))
+    if facts.tie_word_embeddings is None and facts.lm_head and not facts.lm_head_params:
+        facts.tie_word_embeddings = True  # config silent, no head weights stored: the head is the embedding
     conv1d = facts.model_type in CONV1D_TYPES
     facts.block0 = {}
     for n, (i, rel) in in_block.items():

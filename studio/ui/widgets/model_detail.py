@@ -38,10 +38,17 @@ def fact_values(entry: ModelEntry) -> dict[str, str]:
         "Hidden size": str(f.hidden_size or ""), "FFN size": str(f.intermediate_size or ""),
         "Attention heads": heads + (f", head dim {f.head_dim}" if f.head_dim else ""),
         "Vocabulary": str(f.vocab_size or ""), "Max positions": str(f.max_positions or ""),
-        "Tied embeddings": {True: "yes", False: "no", None: ""}[f.tie_word_embeddings],
+        "Tied embeddings": tied_text(f.tie_word_embeddings, f.lm_head),
         "Size on disk": format_bytes(f.size_bytes) if f.size_bytes is not None else "",
         "Location": entry.path or entry.ref,
     }
+
+
+def tied_text(tied: bool | None, lm_head: bool | None) -> str:
+    """'yes', 'no', 'no (no LM head)' for an encoder without one, or 'unknown' when nothing says."""
+    if lm_head is False:
+        return "no (no LM head)"
+    return {True: "yes", False: "no", None: "unknown (not in config.json)"}[tied]
 
 
 class ModelDetail(QWidget):
