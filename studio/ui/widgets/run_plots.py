@@ -1,4 +1,5 @@
-"""A run's four live plots: loss, learning rate (per layer group), memory and tokens/s."""
+"""A run's four live plots: loss, learning rate (per layer group), memory and tokens/s (plus rewards,
+margin and accuracy for a preference run, preference_plots.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +7,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from studio.ui.widgets.live_plot import LivePlot
+from studio.ui.widgets.preference_plots import PreferencePlots
 
 LOSS_SERIES = {"train_loss": ("train loss", "#1f77b4"), "eval_loss": ("eval loss", "#ff7f0e")}
 LR_SERIES = {"lr": ("learning rate", "#2ca02c")}
@@ -26,9 +28,9 @@ class RunPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loss_plot = LivePlot("Loss", LOSS_SERIES, symbols=("eval_loss",))
-        self.lr_plot = LivePlot("Learning rate", LR_SERIES)
-        self.memory_plot = LivePlot("Memory", MEMORY_SERIES, units="B")
-        self.speed_plot = LivePlot("Tokens/s", SPEED_SERIES)
+        self.lr_plot = LivePlot("Learning rate", LR_SERIES, from_zero=True)
+        self.memory_plot = LivePlot("Memory", MEMORY_SERIES, units="B", from_zero=True)
+        self.speed_plot = LivePlot("Tokens/s", SPEED_SERIES, from_zero=True)
         self.plots = (self.loss_plot, self.lr_plot, self.memory_plot, self.speed_plot)
         self.loss_plot.setToolTip("Training loss at every logged step; evaluation loss as dots")
         self.lr_plot.setToolTip("Learning rate; one curve per layer group when the run uses ULMFiT's "
@@ -40,13 +42,17 @@ class RunPlots(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         for i, plot in enumerate(self.plots):
             grid.addWidget(plot, i // 2, i % 2)
+        self.preference = PreferencePlots()  # rewards, margin, accuracy: shown once a preference run logs them
+        grid.addWidget(self.preference, 2, 0, 1, 2)
         self._groups = False
         self._cuda = False
 
-    def reset(self) -> None:
-        """Empty every curve (another run was selected)."""
+    def reset(self, max_steps: int | None = None) -> None:
+        """Empty every curve (another run was selected); the step axes span its `max_steps`."""
         for plot in self.plots:
             plot.reset()
+            plot.set_max_steps(max_steps)
+        self.preference.reset()
         self._groups = self._cuda = False
 
     def add(self, series: Series) -> None:
@@ -66,14 +72,17 @@ class RunPlots(QWidget):
             else:
                 for plot in self.plots:
                     plot.append(name, xs, ys)  # a plot ignores names it does not show
+        self.preference.append(series)
         if sum(len(xs) for xs, _ in series.values()) < STAGGER_POINTS:
             for plot in self.plots:
                 plot.flush()
+            self.preference.flush()
             return
         # A big backlog (a long run just selected): redraw one plot per event-loop turn, so the
         # window never spends one long turn repainting all four.
         for i, plot in enumerate(self.plots):
             QTimer.singleShot(i * STAGGER_MS, plot.flush)
+        QTimer.singleShot(len(self.plots) * STAGGER_MS, self.preference.flush)
 
     @property
     def lr_groups(self) -> list[str]:
