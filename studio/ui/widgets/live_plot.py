@@ -12,6 +12,9 @@ from PySide6.QtGui import QPalette  # noqa: E402  (binding before pyqtgraph, see
 
 import pyqtgraph as pg  # noqa: E402
 
+from studio.ui.widgets.plot_axes import BytesAxis, empty_x_range, single_y_range  # noqa: E402
+from studio.ui.widgets.plot_legend import fit_legend, legend_below  # noqa: E402
+
 # Colours for series added on the fly (layer groups, runs in an overlay): matplotlib's tab10.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -88,34 +91,47 @@ class LivePlot(pg.PlotWidget):
     """One plot of named series (metric name → (legend label, colour)); curves are made once."""
 
     def __init__(self, title: str, series: Mapping[str, tuple[str, str]], *, units: str | None = None,
-                 symbols: Iterable[str] = (), parent: object = None) -> None:
-        super().__init__(parent=parent)
+                 symbols: Iterable[str] = (), from_zero: bool = False, parent: object = None) -> None:
+        # Byte series get MiB/GiB ticks; pyqtgraph's own SI prefixes are decimal and read '1e+09'.
+        super().__init__(parent=parent, axisItems={"left": BytesAxis()} if units == "B" else None)
         self._series = dict(series)
         self._symbols = set(symbols)
         self._buffers = {name: LiveCurveBuffer() for name in self._series}
         self._curves: dict[str, pg.PlotDataItem] = {}
         self._in_legend: set[str] = set()
         self._dirty: set[str] = set()
+        self._from_zero = from_zero  # rates, sizes, throughput: the y axis starts at 0
+        self._ymax: dict[str, float] = {}
+        self._max_steps: int | None = None
+        self._sparse = True  # 0-1 points shown: the range is ours, not autorange's
+        self._follow = True  # False once the user pans or zooms, until another run is shown
         item = self.getPlotItem()
         item.setTitle(title)
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setLabel("bottom", "step")
-        if units:
+        if units and units != "B":
             item.setLabel("left", units=units)
         # Long runs have 10^5+ points: draw only what is visible, reduced per pixel column.
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         item.setMenuEnabled(False)
-        # A translucent backing keeps the legend readable where it overlaps a curve.
-        backing = self.palette().color(QPalette.ColorRole.Base)
-        backing.setAlpha(200)
-        self._legend = item.addLegend(offset=(-8, 8), brush=backing)
+        # Steps (and rates, sizes) are never negative: autorange's padding must not show -1.
+        item.getViewBox().setLimits(xMin=0, **({"yMin": 0} if from_zero else {}))
+        # Below the x axis, not over the curves (issue 12: legends covered curves and were cut).
+        self._legend = legend_below(item)
+        item.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
         self.setMinimumSize(220, 160)
+        self._fit_range()
 
     @property
     def names(self) -> list[str]:
         """The metric names this plot shows."""
         return list(self._series)
+
+    def set_max_steps(self, max_steps: int | None) -> None:
+        """The run's length: the step axis spans it until the curves have points of their own."""
+        self._max_steps = max_steps
+        self._fit_range()
 
     def add_series(self, name: str, label: str, color: str | None = None) -> None:
         """Add a series after construction (no-op if it exists); its curve is made at its first data."""
@@ -132,6 +148,7 @@ class LivePlot(pg.PlotWidget):
         if name not in self._buffers:
             return
         self._buffers[name].clear()
+        self._ymax.pop(name, None)
         self._dirty.discard(name)
         if name in self._curves:
             self._curves[name].setData([], [])
@@ -152,9 +169,15 @@ class LivePlot(pg.PlotWidget):
         if name in self._buffers:
             self._buffers[name].append(xs, ys)
             self._dirty.add(name)
+            if self._from_zero and len(self._buffers[name]):
+                top = float(np.nanmax(np.asarray(ys, dtype=np.float64), initial=-np.inf))
+                self._ymax[name] = max(self._ymax.get(name, -np.inf), top)
 
     def flush(self) -> None:
         """Hand changed buffers to their curves (call from a timer, not per row)."""
+        # Ranges first: a curve clips its data to the view it sees, so a fixed 0…10 range still set
+        # while setData runs would hide the points beyond it from autorange.
+        self._fit_range()
         for name in [n for n in self._series if n in self._dirty]:  # legend in series order
             curve = self._curve(name)
             curve.setData(*self._buffers[name].view())
@@ -162,12 +185,48 @@ class LivePlot(pg.PlotWidget):
                 self._legend.addItem(curve, self._series[name][0])
                 self._in_legend.add(name)
         self._dirty.clear()
+        self._fit_range()
 
     def reset(self) -> None:
         """Empty every series (another run was selected); the curve objects stay."""
         for name in self._buffers:
             self.clear_series(name)
-        self.getPlotItem().enableAutoRange()
+        self._follow = True
+        self._fit_range()  # the previous run's axes must not linger until the first point
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        fit_legend(self)
+
+    def _on_manual_range(self, *_: object) -> None:
+        self._follow = False
+
+    def _fit_range(self) -> None:
+        """0-1 points: a fixed sensible range (autorange would read -10…15 steps); more: autorange,
+        the y axis from 0 for rates and sizes. A range the user chose is left alone."""
+        if not self._follow:
+            return
+        box = self.getPlotItem().getViewBox()
+        points = [(name, len(buf)) for name, buf in self._buffers.items() if len(buf)]
+        total = sum(n for _, n in points)
+        if total <= 1:
+            low, high = empty_x_range(self._max_steps)
+            box.disableAutoRange()
+            if total == 1:
+                x, y = self._buffers[points[0][0]].last()
+                high = max(high, x * 1.1)
+                box.setYRange(*single_y_range(y, self._from_zero), padding=0)
+            else:
+                box.setYRange(0, 1, padding=0)
+            box.setXRange(low, high, padding=0)
+            self._sparse = True
+            return
+        if self._sparse:
+            box.enableAutoRange(x=True, y=not self._from_zero)
+            self._sparse = False
+        top = max(self._ymax.values(), default=0.0)
+        if self._from_zero and np.isfinite(top):
+            box.setYRange(0, top * 1.05 if top > 0 else 1.0, padding=0)
 
     def curve(self, name: str) -> pg.PlotDataItem | None:
         """The curve of a series, once it has had data."""

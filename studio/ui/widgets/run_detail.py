@@ -208,7 +208,7 @@ class RunDetail(QWidget):
         self._tokens_per_s = self._epoch = None
         self._log_text = ""
         self.log_box.clear()
-        self.run_plots.reset()
+        self.run_plots.reset(run.get("max_steps") if run else None)  # axes span the new run at once
 
     def _show_log(self, text: str) -> None:
         if text == self._log_text:

@@ -52,7 +52,8 @@ class RunOverlay(QWidget):
         top.addWidget(QLabel("Metric:"))
         top.addWidget(self.metric_box)
 
-        self.plot = LivePlot(self._metric, {})
+        self.plot = LivePlot(self._metric, {}, units="B")  # a byte axis, off unless the metric is bytes
+        self.plot.getPlotItem().getAxis("left").binary = False
         self.plot.setToolTip("The chosen metric of every selected run, by step")
         self.diff_label = QLabel()
         self.diff = ConfigDiffTable()
@@ -105,6 +106,7 @@ class RunOverlay(QWidget):
             self.plot.add_series(series_key(run["id"]), run_label(run))  # no-op once added
             self.plot.set_label(series_key(run["id"]), run_label(run))
         self._runs = list(runs)
+        self.plot.set_max_steps(max((r.get("max_steps") or 0 for r in runs), default=0) or None)
         self.title.setText(f"{len(runs)} runs selected" if runs else "")
         self.diff.set_runs(runs)
         n = self.diff.rowCount()
@@ -157,11 +159,9 @@ class RunOverlay(QWidget):
         item = self.plot.getPlotItem()
         item.setTitle(self._metric)
         axis = item.getAxis("left")
-        if self._metric.endswith("_bytes"):
-            axis.setLabel(units="B")
-        else:
-            axis.labelUnits = ""
-            axis.showLabel(False)
+        axis.binary = self._metric.endswith("_bytes")  # MiB/GiB ticks for memory, plain numbers else
+        axis.picture = None  # re-tick now, not at the next range change
+        axis.update()
         for run_id, cache in self._cache.items():
             buf = cache.get(self._metric)
             if buf is not None and len(buf):

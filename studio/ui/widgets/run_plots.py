@@ -28,9 +28,9 @@ class RunPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loss_plot = LivePlot("Loss", LOSS_SERIES, symbols=("eval_loss",))
-        self.lr_plot = LivePlot("Learning rate", LR_SERIES)
-        self.memory_plot = LivePlot("Memory", MEMORY_SERIES, units="B")
-        self.speed_plot = LivePlot("Tokens/s", SPEED_SERIES)
+        self.lr_plot = LivePlot("Learning rate", LR_SERIES, from_zero=True)
+        self.memory_plot = LivePlot("Memory", MEMORY_SERIES, units="B", from_zero=True)
+        self.speed_plot = LivePlot("Tokens/s", SPEED_SERIES, from_zero=True)
         self.plots = (self.loss_plot, self.lr_plot, self.memory_plot, self.speed_plot)
         self.loss_plot.setToolTip("Training loss at every logged step; evaluation loss as dots")
         self.lr_plot.setToolTip("Learning rate; one curve per layer group when the run uses ULMFiT's "
@@ -47,10 +47,11 @@ class RunPlots(QWidget):
         self._groups = False
         self._cuda = False
 
-    def reset(self) -> None:
-        """Empty every curve (another run was selected)."""
+    def reset(self, max_steps: int | None = None) -> None:
+        """Empty every curve (another run was selected); the step axes span its `max_steps`."""
         for plot in self.plots:
             plot.reset()
+            plot.set_max_steps(max_steps)
         self.preference.reset()
         self._groups = self._cuda = False
 

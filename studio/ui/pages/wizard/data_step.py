@@ -8,7 +8,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPlainTextEdit, QPushButton, QSplitter, QTextEdit, QVBoxLayout, QWidget)
+                               QPlainTextEdit, QPushButton, QSplitter, QStackedWidget, QTextEdit, QVBoxLayout,
+                               QWidget)
 
 from studio.config import DataSpec, field_docs
 from studio.core.formats import OPTIONAL, REQUIRED, TASK_FORMATS
@@ -82,6 +83,17 @@ class DataStep(QWidget):
         self.bars: Any = None
         self.limit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2))
         self.plot.addItem(self.limit_line)
+        # Token counts: no SI prefix ('tokens per row (x0.001)'), never below 0.
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getViewBox().setLimits(xMin=0, yMin=0)
+        self.lengths_empty = QLabel("Token lengths of every row appear here once a training file is "
+                                    "chosen and checked.")
+        self.lengths_empty.setWordWrap(True)
+        self.lengths_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.lengths_empty.setEnabled(False)  # greyed: a hint, not content
+        self.lengths_view = QStackedWidget()  # the hint until there are lengths, then the histogram
+        self.lengths_view.addWidget(self.lengths_empty)
+        self.lengths_view.addWidget(self.plot)
         self.lengths_note = QLabel()
         self.warnings = QPlainTextEdit(readOnly=True)
         self.warnings.setMaximumHeight(70)
@@ -90,7 +102,7 @@ class DataStep(QWidget):
         lengths = QWidget()
         lengths_column = QVBoxLayout(lengths)
         lengths_column.setContentsMargins(0, 0, 0, 0)
-        lengths_column.addWidget(self.plot, 1)
+        lengths_column.addWidget(self.lengths_view, 1)
         lengths_column.addWidget(self.lengths_note)
         split = QSplitter()
         split.addWidget(self.examples)
@@ -232,11 +244,14 @@ class DataStep(QWidget):
             return
         edges = lengths["bins"]
         self.bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=lengths["counts"], brush="#5b8def")
+            self.lengths_view.setCurrentWidget(self.lengths_empty)
         self.plot.addItem(self.bars)
+        self.lengths_view.setCurrentWidget(self.plot)
         self.limit_line.setValue(lengths["max_length"])
         self.lengths_note.setText(f"Longest row {lengths['longest']} tokens; {lengths['over']} of {lengths['rows']} "
                                   f"rows are over max_length {lengths['max_length']} (red line) and get truncated")
 
+        self.plot.getViewBox().autoRange()  # the bars and the limit line, not the previous data's range
     def error(self) -> str | None:
         """Why Next is disabled (field or file:line); None once inspect-data accepted the data."""
         problem = self.form.first_error("data.")

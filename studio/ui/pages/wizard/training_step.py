@@ -17,6 +17,7 @@ from studio.core.ulmfit_guards import ulmfit_problems
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.pages.wizard.lr_find_panel import LrFindPanel
 from studio.ui.widgets.live_plot import pg
+from studio.ui.widgets.plot_legend import LegendPlotWidget
 
 MAX_POINTS = 2000  # preview resolution; keeps a 100k-step schedule well under the 100 ms budget
 SPEED_FIELDS = ["packing", "activation_checkpointing", "kernels", "oom_retry"]
@@ -85,10 +86,9 @@ class TrainingStep(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(fields)
-        self.plot = pg.PlotWidget()
+        self.plot = LegendPlotWidget()  # one entry per layer group, in rows below the curves
         self.plot.setLabel("bottom", "optimizer step")
         self.plot.setLabel("left", "learning rate")
-        self.plot.addLegend(offset=(-10, 10))
         self.plot.setToolTip("The learning rate of every layer group at every step (0 while a group is frozen)")
         self.curves: list[Any] = []
         self.curve_names: list[str] = []
