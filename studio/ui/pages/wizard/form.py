@@ -1,7 +1,7 @@
 """Typed inputs built from field specs: a config dataclass's fields or a method's option specs.
 
-A spec is a plain dict (name, kind, optional, default, doc, choices, min, max, min_exclusive), so
-the same form serves RunConfig's dataclasses (read here) and method options (read from
+A spec is a plain dict (name, kind, optional, default, doc, choices, labels, min, max, min_exclusive),
+so the same form serves RunConfig's dataclasses (read here) and method options (read from
 `studio methods --json`, since the method classes live behind torch). Tooltips are the field docs.
 """
 from __future__ import annotations
@@ -132,8 +132,10 @@ class Form(QWidget):
             box = QComboBox()
             if spec["optional"]:
                 box.addItem(DEFAULT_CHOICE, None)
+            labels = spec.get("labels") or {}  # display names; the value stays the config's
             for choice in spec.get("choices") or (True, False):
-                box.addItem(str(choice).lower() if isinstance(choice, bool) else str(choice), choice)
+                box.addItem(labels.get(choice) or (str(choice).lower() if isinstance(choice, bool) else str(choice)),
+                            choice)
             box.setCurrentIndex(max(0, box.findData(spec.get("default"))))
             box.currentIndexChanged.connect(lambda _i: self.changed.emit())
             box.activated.connect(lambda _i, n=name: self.edited.emit(n))

@@ -23,6 +23,8 @@ def counts_text(entry: dict[str, Any] | None, cuda: bool | None) -> str:
         return f"cannot: {entry['error']}"
     text = (f"{entry['trainable_params']:,} of {entry['total_params']:,} parameters trainable "
             f"({entry['trainable_percent']:.3f}%)")
+    if entry.get("default_options"):  # options kept for this method were not counted yet
+        text += "\nfor the default options; choose it to count yours"
     return text + (f"\n{CPU_SLOW}" if entry["method"] == "qlora" and cuda is False else "")
 
 
@@ -91,6 +93,7 @@ class MethodStep(QWidget):
         layout.addWidget(self.options_box, 1)
         self._timer = QTimer(self, singleShot=True, interval=PROBE_DEBOUNCE_MS)
         self._timer.timeout.connect(state.start_probe)
+        self._timer.timeout.connect(self._show_probe)  # a probe already known starts nothing: redraw
         state.methods_loaded.connect(self._build_cards)
         state.probed.connect(self._show_probe)
 
@@ -119,8 +122,7 @@ class MethodStep(QWidget):
         if info is None:
             return
         self.cards[name].radio.setChecked(True)
-        method = self._state.config["method"]
-        kept = {k: v for k, v in method.items() if k != "name"} if method.get("name") == name else {}
+        kept = self._state.options_of(name)  # as entered the last time this method was chosen
         if self.options is not None:
             self.options.setParent(None)
             self.options.deleteLater()
@@ -131,6 +133,12 @@ class MethodStep(QWidget):
         self._options_layout.addWidget(self.options)
         self.options_box.setTitle(f"{name} options")
         self._apply()
+        # Count this method with its kept options (at once when counted before, else after the debounce).
+        if self._state.probe_of(name) is None:
+            self._timer.start()
+        else:
+            self._state.start_probe()
+        self._show_probe()
 
     def _on_options(self) -> None:
         self._apply()
@@ -139,8 +147,7 @@ class MethodStep(QWidget):
     def _apply(self) -> None:
         name = next((n for n, c in self.cards.items() if c.radio.isChecked()), None)
         if name is not None:
-            self._state.config["method"] = {"name": name, **(self.options.values(skip_defaults=True)
-                                                              if self.options else {})}
+            self._state.set_method(name, self.options.values(skip_defaults=True) if self.options else {})
         self.changed.emit()
 
     def _show_probe(self) -> None:

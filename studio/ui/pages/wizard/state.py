@@ -44,6 +44,13 @@ class WizardState(QObject):
         self.methods_error: str | None = None
         self.probe: dict[str, Any] | None = None
         self.probe_error: str | None = None
+        # Options entered per method, kept when another method is chosen and shown again on return.
+        self.method_options: dict[str, dict[str, Any]] = {}
+        # Probe entries per (model/task/labels/precision, method, options): each card shows the count
+        # for the options that method has now, not those of an earlier probe.
+        self._probe_entries: dict[tuple, dict[str, Any]] = {}
+        self._probe_base: tuple | None = None  # what the probe in self.probe was run for
+        self._probe_method: tuple[str, dict[str, Any]] | None = None
         self.lr_find: dict[str, Any] | None = None  # the newest range test for this config (live or stored)
         self.lr_find_error: str | None = None
         self._calls: dict[str, cli_call.CliCall] = {}
@@ -133,6 +140,27 @@ class WizardState(QObject):
         """Labels found by the inspection (0 for causal-lm or before it is known)."""
         return len((self.inspect or {}).get("label_names") or [])
 
+    def options_of(self, name: str) -> dict[str, Any]:
+        """The non-default options of a method: the chosen one's from the config, others as last entered."""
+        method = self.config["method"]
+        if method.get("name") == name:
+            return {k: v for k, v in method.items() if k != "name"}
+        return dict(self.method_options.get(name, {}))
+
+    def set_method(self, name: str, options: dict[str, Any]) -> None:
+        """Choose a method with these non-default options (remembered for when it is chosen again)."""
+        self.method_options[name] = dict(options)
+        self.config["method"] = {"name": name, **options}
+
+    def probe_base(self) -> tuple:
+        """What every method's count depends on apart from its own options."""
+        c = self.config
+        return (c["model"], c["task"], c.get("trust_remote_code"), self.num_labels(),
+                c.get("training", {}).get("precision"))
+
+    def _entry_key(self, name: str, options: dict[str, Any]) -> tuple:
+        return (self.probe_base(), name, repr(sorted(options.items())))
+
     def probe_key(self) -> tuple:
         """What the probe depends on; the chosen method matters only through its non-default options."""
         c, method = self.config, dict(self.config["method"])
@@ -146,7 +174,14 @@ class WizardState(QObject):
         key = self.probe_key()
         if self._keys.get("probe") == key and (self.probe or self.running("probe")):
             return
+        name = self.config["method"].get("name", "lora")
+        if (self.probe and self._probe_base == self.probe_base() and not self.running("probe")
+                and self._entry_key(name, self.options_of(name)) in self._probe_entries):
+            self._keys["probe"] = key  # counted before (a method chosen again): no new child process
+            self.probed.emit()
+            return
         self._keys["probe"] = key
+        self._probe_base, self._probe_method = self.probe_base(), (name, self.options_of(name))
         self.probe, self.probe_error = None, None
         c = self.config
         try:
@@ -164,11 +199,27 @@ class WizardState(QObject):
 
     def _on_probed(self, result: Any, error: Any) -> None:
         self.probe, self.probe_error = result, error
+        chosen, options = self._probe_method or ("", {})
+        for entry in (result or {}).get("methods", []):
+            used = options if entry["method"] == chosen else {}  # probe_all: the others at their defaults
+            self._probe_entries[(self._probe_base, entry["method"], repr(sorted(used.items())))] = entry
         self.probed.emit()
 
     def probe_of(self, name: str) -> dict[str, Any] | None:
-        """The probe entry of one method ({"error"} when the model cannot take it), if known."""
-        return next((m for m in (self.probe or {}).get("methods", []) if m["method"] == name), None)
+        """The probe entry of one method for the options it has now ({"error"} when the model cannot
+        take it); a method whose kept options were never counted gets its default count, marked so."""
+        options = self.options_of(name)
+        base_ok = self._probe_base in (None, self.probe_base())
+        raw = next((m for m in (self.probe or {}).get("methods", []) if m["method"] == name), None)
+        chosen, probed_options = self._probe_method or ("", {})
+        if raw is not None and base_ok and (probed_options if name == chosen else {}) == options:
+            return raw
+        entry = self._probe_entries.get(self._entry_key(name, options))
+        if entry is not None:
+            return entry
+        if raw is None or not base_ok or name == self.config["method"].get("name"):
+            return None  # the chosen method's own count is on its way (the step re-probes)
+        return raw if "error" in raw else {**raw, "default_options": True}
 
     # --- learning-rate range test (`studio lr-find`, core/lr_find.py)
     def lr_find_config(self) -> dict[str, Any]:

@@ -23,6 +23,8 @@ MAX_POINTS = 2000  # preview resolution; keeps a 100k-step schedule well under t
 SPEED_FIELDS = ["packing", "activation_checkpointing", "kernels", "oom_retry"]
 TRAINING_FIELDS = [f for f in field_docs(TrainingSpec) if f != "ulmfit" and f not in SPEED_FIELDS]
 # Typed `Any` in TrainingSpec (YAML's on/off booleans and {every_n: K} are accepted there).
+# The schedule list shows what "stlr" is; the config value stays stlr.
+TRAINING_OVERRIDES = {"schedule": {"labels": {"stlr": "slanted triangular (ULMFiT)"}}}
 SPEED_OVERRIDES = {"packing": {"kind": "choice", "choices": PACKING},
                    "activation_checkpointing": {"kind": "checkpointing", "choices": CHECKPOINTING}}
 
@@ -65,7 +67,7 @@ class TrainingStep(QWidget):
         self._state = state
         self.lr_edited = False
         self._lr_method: str | None = None
-        self.form = Form(specs_from_dataclass(TrainingSpec, TRAINING_FIELDS))
+        self.form = Form(specs_from_dataclass(TrainingSpec, TRAINING_FIELDS, TRAINING_OVERRIDES))
         self.lr_find = LrFindPanel(state)
         self._put_beside("learning_rate", self.lr_find.find_button)
         self.ulmfit = Form(specs_from_dataclass(UlmfitSpec))
