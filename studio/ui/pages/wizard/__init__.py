@@ -80,6 +80,14 @@ class WizardPage(QWidget):
         self.model_step.set_model(ref)
         self.go(0)
 
+    def use_preference_data(self, model: str, path: str) -> None:
+        """Start the wizard on a preference file (Compare's export): task preference on its base model."""
+        self.model_step.task_box.setCurrentIndex(self.model_step.task_box.findData("preference"))
+        self.model_step.set_model(model)
+        self.data_step.train_edit.setText(path)
+        self.go(0)
+        self.go(1)  # the Data step, once the model step is complete (else the model step says why)
+
     def refresh(self) -> None:
         """Re-check the current step (files may have changed on disk)."""
         self.steps[self.current].enter()

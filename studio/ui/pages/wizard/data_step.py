@@ -15,6 +15,7 @@ from studio.config import DataSpec, field_docs
 from studio.core.formats import OPTIONAL, REQUIRED, TASK_FORMATS
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.widgets.live_plot import pg
+from studio.ui.widgets.preference_preview import preference_html
 
 DEBOUNCE_MS = 400
 DATA_FILES = "Data files (*.jsonl *.json *.csv *.parquet *.txt);;All files (*)"
@@ -25,6 +26,8 @@ ERROR_STYLE = "color:#c0392b;"
 
 def example_html(example: dict[str, Any]) -> str:
     """One rendered example as HTML, the characters whose tokens carry loss highlighted."""
+    if example.get("kind") == "preference":
+        return preference_html(example)  # chosen and rejected side by side
     text, parts, at = example["text"], [], 0
     for start, end in example["trained"]:
         parts += [escape(text[at:start]), f'<span style="{TRAINED_STYLE}">{escape(text[start:end])}</span>']

@@ -5,16 +5,21 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QVBoxLayout, QWidget)
 
 from studio.config import TASKS, RunConfig, field_docs
 from studio.modelinfo.sources import SAMPLE_PREFIX, SAMPLES, ModelNotFound, resolve_model
+from studio.ui.pages.wizard.state import unique_name
 
 # Quick choices: the samples that ship inside PyPI packages, and the task each one suits.
 SAMPLE_TASKS = {"minilm": "classification", "smollm2": "causal-lm"}
 _NAME = re.compile(r"[A-Za-z0-9][\w.-]*")
+# How a task reads in the Task box (the config keeps the bare name).
+TASK_LABELS = {"preference": "preference (DPO / KTO / ORPO)"}
+TASK_TIPS = {"preference": "Tune a causal language model on pairs of a chosen and a rejected answer (DPO, ORPO) "
+                           "or on answers marked good or bad (KTO)"}
 
 
 def suggested_name(ref: str) -> str:
@@ -34,6 +39,9 @@ class ModelStep(QWidget):
         super().__init__(parent)
         self._state = state
         self._name_edited = False
+        self._suggested = ""  # the name last proposed from the model (it follows the model until edited)
+        self._taken_names: set[str] | None = None  # run and adapter names in the store (read once per visit)
+        state.renamed.connect(self._on_renamed)
         docs = field_docs(RunConfig)
         self.model_edit = QLineEdit()
         self.model_edit.setPlaceholderText("model folder, hub id (owner/name), .gguf file or sample:NAME")
@@ -60,7 +68,10 @@ class ModelStep(QWidget):
         samples.addStretch(1)
 
         self.task_box = QComboBox()
-        self.task_box.addItems(TASKS)
+        for task in TASKS:
+            self.task_box.addItem(TASK_LABELS.get(task, task), task)
+            if task in TASK_TIPS:
+                self.task_box.setItemData(self.task_box.count() - 1, TASK_TIPS[task], Qt.ItemDataRole.ToolTipRole)
         self.task_box.setToolTip(docs["task"])
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("e.g. pirate-lora")
@@ -90,8 +101,10 @@ class ModelStep(QWidget):
     def set_model(self, ref: str) -> None:
         """Fill in a model reference (as if typed); a sample also picks its task."""
         name = ref.removeprefix(SAMPLE_PREFIX)
-        if ref.startswith(SAMPLE_PREFIX) and name in SAMPLE_TASKS:
-            self.task_box.setCurrentText(SAMPLE_TASKS[name])
+        # A causal-LM sample suits preference tuning too: a chosen preference task is kept.
+        keep = SAMPLE_TASKS.get(name) == "causal-lm" and self.task_box.currentData() == "preference"
+        if ref.startswith(SAMPLE_PREFIX) and name in SAMPLE_TASKS and not keep:
+            self.task_box.setCurrentIndex(self.task_box.findData(SAMPLE_TASKS[name]))
         self.model_edit.setText(ref)
 
     def _pick_sample(self, name: str) -> None:
@@ -107,12 +120,37 @@ class ModelStep(QWidget):
         if path:
             self.set_model(path)
 
-    def _on_name_edited(self, _text: str) -> None:
-        self._name_edited = True
+    def _on_name_edited(self, text: str) -> None:
+        self._name_edited = text.strip() not in ("", self._suggested)  # typed back to the proposal: it follows
 
     def _on_model(self, text: str) -> None:
-        if not self._name_edited:
-            self.name_edit.setText(suggested_name(text.strip()))
+        if not self._name_edited:  # the name follows the model until the user types one of their own
+            self._suggested = unique_name(suggested_name(text.strip()), self._taken())
+            self.name_edit.setText(self._suggested)
+        self._apply()
+
+    def _taken(self) -> set[str]:
+        if self._taken_names is None:
+            self._taken_names = self._state.taken_names()
+        return self._taken_names
+
+    def _on_renamed(self, name: str) -> None:
+        """Start gave the run a free name: show it here (it is what the config now says)."""
+        self._suggested = name if not self._name_edited else self._suggested
+        self.name_edit.setText(name)
+
+    def fill(self, config: dict[str, Any]) -> None:
+        """Show a whole config's model, task, name and remote-code choice (Load config…, clone, fresh)."""
+        self._name_edited, self._suggested, self._taken_names = False, "", None
+        task = config.get("task") or "causal-lm"
+        index = self.task_box.findData(task)
+        self.task_box.setCurrentIndex(index if index >= 0 else self.task_box.findText(task))
+        self.remote_code.setChecked(bool(config.get("trust_remote_code")))
+        self.model_edit.setText(config.get("model") or "")
+        name = config.get("name") or ""
+        if name:  # a loaded or cloned name is kept as given; Start proposes a free one if it is taken
+            self.name_edit.setText(name)
+            self._name_edited = name != self._suggested
         self._apply()
 
     def model_ref(self) -> str:
@@ -124,7 +162,9 @@ class ModelStep(QWidget):
 
     def _apply(self) -> None:
         c = self._state.config
-        c.update(model=self.model_ref(), task=self.task_box.currentText(), name=self.name_edit.text().strip(),
+        if c["model"] and self.model_ref() != c["model"]:
+            self._state.model_changed.emit()  # e.g. ULMFiT settings made for the previous model's depth
+        c.update(model=self.model_ref(), task=self.task_box.currentData(), name=self.name_edit.text().strip(),
                  trust_remote_code=self.remote_code.isChecked())
         error = self.error()
         self.status.setText("" if error else self._describe())
@@ -158,4 +198,5 @@ class ModelStep(QWidget):
 
     def enter(self) -> None:
         """Shown again: re-check the model reference (the folder may have gone)."""
+        self._taken_names = None  # runs may have been queued since
         self._apply()
