@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-TASKS = ("causal-lm", "classification")
+TASKS = ("causal-lm", "classification", "preference")
 DATA_FORMATS = ("auto", "text", "instruction", "chat", "completion", "classification")
 SCHEDULES = ("linear", "cosine", "constant", "stlr")
 DEVICES = ("auto", "cpu", "cuda")
@@ -173,14 +173,17 @@ class RunConfig:
     """One fine-tuning run: model + data + method + training."""
 
     name: str = opt(doc="Run name; also the saved adapter's name")
-    task: str = opt(doc="causal-lm (SFT) or classification", choices=TASKS)
+    task: str = opt(doc="causal-lm (SFT), classification or preference (DPO/KTO/ORPO)", choices=TASKS)
     model: str = opt(doc="Local folder, hub id, .gguf file or sample:NAME")
     data: DataSpec = opt(doc="Training data")
     method: MethodSpec = opt(doc="Fine-tuning method", default_factory=MethodSpec)
     training: TrainingSpec = opt(doc="Optimisation settings", default_factory=TrainingSpec)
     trust_remote_code: bool = opt(False, "Run the model repository's own Python code (off by default)")
+    preference: Any = opt(None, "task preference: the loss (dpo, kto, orpo) and its knobs "
+                          "(studio/preference_config.py)")
 
     def __post_init__(self) -> None:
+        self.preference = _preference_section(self.task, self.preference)
         # An omitted learning rate is the method's own (prompt tuning 0.3, full 5e-5 ...), resolved here
         # so the stored config, `studio show` and the worker all hold the number actually used.
         if self.training.learning_rate is None:
@@ -203,11 +206,31 @@ class RunConfig:
         except ConfigError as err:
             raise err.located(source) from None
 
+    @property
+    def model_task(self) -> str:
+        """The kind of model the run trains: preference tuning trains a causal LM."""
+        return "causal-lm" if self.task == "preference" else self.task
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict in the file's shape (method options flattened into the method section)."""
         d = dataclasses.asdict(self)
         d["method"] = {"name": self.method.name, **self.method.options}
+        if d["preference"] is None:
+            del d["preference"]  # the section exists for task preference only
         return d
+
+
+def _preference_section(task: str, value: Any) -> Any:
+    # Built here rather than typed on the field: studio/preference_config.py imports this module.
+    from studio.preference_config import PreferenceSpec
+
+    if isinstance(value, PreferenceSpec):
+        return value
+    if task != "preference":
+        if value is not None:
+            raise ConfigError("only task preference reads this section", "preference")
+        return None
+    return build_dataclass(PreferenceSpec, value, "preference")
 
 
 def method_learning_rate(name: str) -> float:
