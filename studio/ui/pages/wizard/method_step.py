@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QGroupBox, QLabel, QProgressBar, QRadioButton,
-                               QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QRadioButton, QScrollArea, QToolButton, QVBoxLayout, QWidget)
 
 from studio.ui.pages.wizard.form import Form, spec_from_option
+from studio.ui.pages.wizard.method_groups import formula, grouped, summary
+from studio.ui.pages.wizard.method_recommend import recommendation_for
 
 PROBE_DEBOUNCE_MS = 800
 COUNTING = "counting…"
+# Rounded cards; the recommended one framed in the accent colour (palette roles follow the theme).
+CARD_STYLE = ("QFrame#methodCard { border: 1px solid palette(mid); border-radius: 6px; }"
+              "QFrame#methodCard[recommended=\"true\"] { border: 2px solid palette(highlight); }"
+              "QLabel#recommendedBadge { color: palette(highlight); font-weight: 600; }")
 CPU_SLOW = "CPU, slow: no CUDA GPU here, so the 4/8-bit base runs on the CPU"
 
 
@@ -29,20 +35,38 @@ def counts_text(entry: dict[str, Any] | None, cuda: bool | None) -> str:
 
 
 class MethodCard(QFrame):
-    """One method: radio button, description, mergeable, and the probe's counts for this model."""
+    """One method: radio button, a one-line summary, the probe's counts for this model, and the full
+    description (formula, mergeable, starting rate) behind a Details toggle."""
 
     def __init__(self, info: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = info["name"]
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.radio = QRadioButton(self.name)
+        self.setStyleSheet(CARD_STYLE)
         self.radio.setStyleSheet("font-weight: bold")
         self.radio.setToolTip(info["description"])
         merge = "mergeable into the base model" if info["mergeable"] else "kept as a separate adapter (not mergeable)"
-        self.description = QLabel(f"{info['description']}\n{merge}; starting learning rate "
+        self.badge = QLabel()  # '★ Recommended …' on the default for this model and task
+        self.badge.setObjectName("recommendedBadge")
+        self.badge.setWordWrap(True)
+        self.badge.hide()
+        self.summary = QLabel(summary(info))
+        self.summary.setWordWrap(True)
+        self.description = QLabel(f"{info['description']}\n\n{merge}; starting learning rate "
                                   f"{info['learning_rate']:g}")
         self.description.setWordWrap(True)
         self.counts = QLabel(COUNTING)
+        self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.description.hide()  # the formulas are there for whoever opens Details
+        self.details = QToolButton()
+        self.details.setText("Details")
+        self.details.setCheckable(True)
+        self.details.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details.setArrowType(Qt.ArrowType.RightArrow)
+        self.details.setAutoRaise(True)
+        self.details.setToolTip(formula(info) or "What it trains and when to choose it")
+        self.details.toggled.connect(self._toggle_details)
         self.counts.setWordWrap(True)
         self.counts.setStyleSheet("font-weight: bold")
         self.spinner = QProgressBar()
@@ -50,11 +74,31 @@ class MethodCard(QFrame):
         self.spinner.setMaximumHeight(6)
         self.spinner.setTextVisible(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.radio)
-        layout.addWidget(self.description)
+        top = QHBoxLayout()
+        top.addWidget(self.radio)
+        top.addStretch(1)
+        top.addWidget(self.details)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setSpacing(3)
+        layout.addLayout(top)
+        layout.addWidget(self.badge)
+        layout.addWidget(self.summary)
         layout.addWidget(self.counts)
         layout.addWidget(self.spinner)
 
+        layout.addWidget(self.description)
+
+    def _toggle_details(self, shown: bool) -> None:
+        self.description.setVisible(shown)
+        self.details.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def set_recommended(self, why: str | None) -> None:
+        """Mark (or unmark) this card as the recommended default, saying why."""
+        self.badge.setText(f"★ Recommended: {why}" if why else "")
+        self.badge.setVisible(bool(why))
+        self.setProperty("recommended", bool(why))
+        self.style().unpolish(self)  # the border follows the property only after a re-polish
+        self.style().polish(self)
     def show_probe(self, entry: dict[str, Any] | None, cuda: bool | None, busy: bool) -> None:
         """Counts or refusal; a refused method is greyed out and cannot be picked."""
         self.counts.setText(COUNTING if busy else counts_text(entry, cuda))
@@ -75,6 +119,8 @@ class MethodStep(QWidget):
         self._state = state
         self.cards: dict[str, MethodCard] = {}
         self.options: Form | None = None
+        self.headers: dict[str, QLabel] = {}
+        self.recommended: str | None = None
         self.group = QButtonGroup(self)
         self.group.buttonClicked.connect(lambda button: self.select(button.text()))
         self.status = QLabel("Loading the methods…")
@@ -108,11 +154,21 @@ class MethodStep(QWidget):
         if s.methods_error:
             self.status.setText(f"Cannot list the methods: {s.methods_error}")
             return
-        for i, info in enumerate(s.methods or []):
-            card = MethodCard(info)
-            self.group.addButton(card.radio)
-            self.cards[info["name"]] = card
-            self.grid.addWidget(card, i // 2, i % 2)
+        infos = {info["name"]: info for info in s.methods or []}
+        row = 0
+        for title, subtitle, names in grouped(list(infos)):
+            header = QLabel(f"<b>{title}</b> — {subtitle}")
+            header.setObjectName("groupHeader")
+            self.grid.addWidget(header, row, 0, 1, 2)
+            self.headers[title] = header
+            row += 1
+            for i, name in enumerate(names):  # two cards a row, in the group's order
+                card = MethodCard(infos[name])
+                self.group.addButton(card.radio)
+                self.cards[name] = card
+                self.grid.addWidget(card, row + i // 2, i % 2)
+            row += (len(names) + 1) // 2
+        self.grid.setRowStretch(row, 1)  # short lists sit at the top, not spread over the height
         self.select(s.config["method"].get("name", "lora"))
         self._show_probe()
 
@@ -157,6 +213,7 @@ class MethodStep(QWidget):
         for name, card in self.cards.items():
             card.show_probe(s.probe_of(name), cuda, busy)
         if s.probe_error and not busy:
+        self._mark_recommended()
             self.status.setText(f"Could not count the parameters: {s.probe_error}")
         elif s.methods:
             model = s.config["model"]
@@ -165,6 +222,13 @@ class MethodStep(QWidget):
         self.changed.emit()
 
     def error(self) -> str | None:
+    def _mark_recommended(self) -> None:
+        """Badge the default for this model and task (it can change once the memory estimate is known)."""
+        rec = recommendation_for(self._state)
+        self.recommended = rec.method if rec.method in self.cards else None
+        for name, card in self.cards.items():
+            card.set_recommended(rec.why if name == self.recommended else None)
+
         """Why Next is disabled: no method, bad options or a method the model cannot take."""
         if not self.cards:
             return self._state.methods_error or "loading the methods…"
