@@ -41,22 +41,22 @@ class MethodCard(QFrame):
     def __init__(self, info: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.name = info["name"]
+        self.setObjectName("methodCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.radio = QRadioButton(self.name)
         self.setStyleSheet(CARD_STYLE)
+        self.radio = QRadioButton(self.name)
         self.radio.setStyleSheet("font-weight: bold")
         self.radio.setToolTip(info["description"])
-        merge = "mergeable into the base model" if info["mergeable"] else "kept as a separate adapter (not mergeable)"
         self.badge = QLabel()  # '★ Recommended …' on the default for this model and task
         self.badge.setObjectName("recommendedBadge")
         self.badge.setWordWrap(True)
         self.badge.hide()
         self.summary = QLabel(summary(info))
         self.summary.setWordWrap(True)
+        merge = "mergeable into the base model" if info["mergeable"] else "kept as a separate adapter (not mergeable)"
         self.description = QLabel(f"{info['description']}\n\n{merge}; starting learning rate "
                                   f"{info['learning_rate']:g}")
         self.description.setWordWrap(True)
-        self.counts = QLabel(COUNTING)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.description.hide()  # the formulas are there for whoever opens Details
         self.details = QToolButton()
@@ -67,17 +67,18 @@ class MethodCard(QFrame):
         self.details.setAutoRaise(True)
         self.details.setToolTip(formula(info) or "What it trains and when to choose it")
         self.details.toggled.connect(self._toggle_details)
+        self.counts = QLabel(COUNTING)
         self.counts.setWordWrap(True)
         self.counts.setStyleSheet("font-weight: bold")
         self.spinner = QProgressBar()
         self.spinner.setRange(0, 0)  # busy indicator while the probe runs
         self.spinner.setMaximumHeight(6)
         self.spinner.setTextVisible(False)
-        layout = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(self.radio)
         top.addStretch(1)
         top.addWidget(self.details)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(3)
         layout.addLayout(top)
@@ -85,7 +86,6 @@ class MethodCard(QFrame):
         layout.addWidget(self.summary)
         layout.addWidget(self.counts)
         layout.addWidget(self.spinner)
-
         layout.addWidget(self.description)
 
     def _toggle_details(self, shown: bool) -> None:
@@ -99,6 +99,7 @@ class MethodCard(QFrame):
         self.setProperty("recommended", bool(why))
         self.style().unpolish(self)  # the border follows the property only after a re-polish
         self.style().polish(self)
+
     def show_probe(self, entry: dict[str, Any] | None, cuda: bool | None, busy: bool) -> None:
         """Counts or refusal; a refused method is greyed out and cannot be picked."""
         self.counts.setText(COUNTING if busy else counts_text(entry, cuda))
@@ -118,9 +119,9 @@ class MethodStep(QWidget):
         super().__init__(parent)
         self._state = state
         self.cards: dict[str, MethodCard] = {}
-        self.options: Form | None = None
         self.headers: dict[str, QLabel] = {}
         self.recommended: str | None = None
+        self.options: Form | None = None
         self.group = QButtonGroup(self)
         self.group.buttonClicked.connect(lambda button: self.select(button.text()))
         self.status = QLabel("Loading the methods…")
@@ -212,8 +213,8 @@ class MethodStep(QWidget):
         cuda = (s.probe or {}).get("cuda")
         for name, card in self.cards.items():
             card.show_probe(s.probe_of(name), cuda, busy)
-        if s.probe_error and not busy:
         self._mark_recommended()
+        if s.probe_error and not busy:
             self.status.setText(f"Could not count the parameters: {s.probe_error}")
         elif s.methods:
             model = s.config["model"]
@@ -221,7 +222,6 @@ class MethodStep(QWidget):
                                 f"Trainable parameters of each method on {model} ({s.config['task']}):")
         self.changed.emit()
 
-    def error(self) -> str | None:
     def _mark_recommended(self) -> None:
         """Badge the default for this model and task (it can change once the memory estimate is known)."""
         rec = recommendation_for(self._state)
@@ -229,6 +229,7 @@ class MethodStep(QWidget):
         for name, card in self.cards.items():
             card.set_recommended(rec.why if name == self.recommended else None)
 
+    def error(self) -> str | None:
         """Why Next is disabled: no method, bad options or a method the model cannot take."""
         if not self.cards:
             return self._state.methods_error or "loading the methods…"
