@@ -83,9 +83,6 @@ class DataStep(QWidget):
         self.plot.setLabel("left", "rows")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.setToolTip("Token lengths of all rows; rows right of the red line are truncated")
-        self.bars: Any = None
-        self.limit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2))
-        self.plot.addItem(self.limit_line)
         # Token counts: no SI prefix ('tokens per row (x0.001)'), never below 0.
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.plot.getViewBox().setLimits(xMin=0, yMin=0)
@@ -97,6 +94,9 @@ class DataStep(QWidget):
         self.lengths_view = QStackedWidget()  # the hint until there are lengths, then the histogram
         self.lengths_view.addWidget(self.lengths_empty)
         self.lengths_view.addWidget(self.plot)
+        self.bars: Any = None
+        self.limit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2))
+        self.plot.addItem(self.limit_line)
         self.lengths_note = QLabel()
         self.warnings = QPlainTextEdit(readOnly=True)
         self.warnings.setMaximumHeight(70)
@@ -244,17 +244,17 @@ class DataStep(QWidget):
             self.bars = None
         if not lengths:
             self.lengths_note.setText("")
+            self.lengths_view.setCurrentWidget(self.lengths_empty)
             return
+        self.lengths_view.setCurrentWidget(self.plot)
         edges = lengths["bins"]
         self.bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=lengths["counts"], brush="#5b8def")
-            self.lengths_view.setCurrentWidget(self.lengths_empty)
         self.plot.addItem(self.bars)
-        self.lengths_view.setCurrentWidget(self.plot)
         self.limit_line.setValue(lengths["max_length"])
+        self.plot.getViewBox().autoRange()  # the bars and the limit line, not the previous data's range
         self.lengths_note.setText(f"Longest row {lengths['longest']} tokens; {lengths['over']} of {lengths['rows']} "
                                   f"rows are over max_length {lengths['max_length']} (red line) and get truncated")
 
-        self.plot.getViewBox().autoRange()  # the bars and the limit line, not the previous data's range
     def error(self) -> str | None:
         """Why Next is disabled (field or file:line); None once inspect-data accepted the data."""
         problem = self.form.first_error("data.")
