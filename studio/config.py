@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 TASKS = ("causal-lm", "classification", "preference")
-DATA_FORMATS = ("auto", "text", "instruction", "chat", "completion", "classification")
+DATA_FORMATS = ("auto", "text", "instruction", "chat", "completion", "classification", "preference", "kto")
 SCHEDULES = ("linear", "cosine", "constant", "stlr")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")

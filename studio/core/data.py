@@ -52,6 +52,10 @@ def prepare_data(spec: DataSpec, task: str, seed: int) -> PreparedData:
     """Read, validate and split the data of `spec` for `task`; raises DataError naming file and line."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
+    if task == "preference":  # pairs or KTO rows have their own checks
+        from studio.core.preference_rows import prepare_preference
+
+        return prepare_preference(spec, seed)
     warnings: list[str] = []
     fmt, rows, locs = _checked(read_records(spec.train, task), spec, task, spec.format, warnings)
     labels = label_order(r["label"] for r in rows) if fmt == "classification" else None

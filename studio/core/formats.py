@@ -18,14 +18,20 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "completion": ("prompt", "completion"),
     "text": ("text",),
     "classification": ("text", "label"),
+    # task preference (rows checked in core/preference_rows.py): pairs, or KTO's single labelled answers;
+    # pairs without 'prompt' are conversations whose shared first turns are the prompt (TRL's layout).
+    "preference": ("chosen", "rejected"),
+    "kto": ("prompt", "completion", "label"),
 }
-OPTIONAL: dict[str, tuple[str, ...]] = {"instruction": ("input",), "classification": ("text_pair",)}
+OPTIONAL: dict[str, tuple[str, ...]] = {"instruction": ("input",), "classification": ("text_pair",),
+                                        "preference": ("prompt",)}
 # The plain instruction template for tokenizers without a chat template (Alpaca style).
 ALPACA_PROMPT = "### Instruction:\n{instruction}\n\n### Response:\n"
 ALPACA_PROMPT_INPUT = "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n"
 TASK_FORMATS: dict[str, tuple[str, ...]] = {
     "causal-lm": ("chat", "instruction", "completion", "text"),
     "classification": ("classification",),
+    "preference": ("preference", "kto"),
 }
 
 
