@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import PySide6
-from PySide6.QtCore import QSettings, Qt, QTimer, qVersion
+from PySide6.QtCore import QSettings, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
                                QStackedWidget, QWidget)
@@ -151,12 +151,12 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
             self.page_actions.append(action)
         help_menu = self.menuBar().addMenu("&Help")
-        self.help_action = QAction("&Keyboard shortcuts and help", self, shortcut=QKeySequence("F1"),
+        self.help_action = QAction("&Help: first run, methods, shortcuts", self, shortcut=QKeySequence("F1"),
                                    triggered=self.show_help)
         self.about_action = QAction("&About Fine-tuning Studio", self, triggered=self.show_about)
         help_menu.addAction(self.help_action)
         help_menu.addAction(self.about_action)
-        self.help_box: QMessageBox | None = None
+        self.help_box: Any = None  # the HelpDialog, made on first F1
 
     def shortcuts(self) -> list[tuple[str, str]]:
         """(keys, what they do) for every action with a shortcut, in menu order."""
@@ -167,14 +167,16 @@ class MainWindow(QMainWindow):
                 for a in actions if not a.shortcut().isEmpty() and a.isEnabled()]
 
     def show_help(self) -> None:
-        """The Help dialog (F1): shortcuts and the README; does not block the event loop."""
+        """The Help window (F1): first-run walkthrough, method guide, shortcuts; not modal."""
         if self.help_box is None:
-            self.help_box = QMessageBox(QMessageBox.Icon.Information, "Fine-tuning Studio help", "",
-                                        QMessageBox.StandardButton.Close, self)
-            self.help_box.setTextFormat(Qt.TextFormat.RichText)
-            self.help_box.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.help_box.setText(help_text(self.shortcuts()))
-        self.help_box.open()
+            from studio.ui.widgets.help_dialog import HelpDialog  # only when asked: not at start-up
+
+            self.help_box = HelpDialog(help_text(self.shortcuts()), self)
+        else:
+            self.help_box.set_shortcuts(help_text(self.shortcuts()))
+        self.help_box.show()
+        self.help_box.raise_()
+        self.help_box.activateWindow()
 
     def new_run(self) -> None:
         """Ctrl+N: the new-run wizard, when there is one."""
