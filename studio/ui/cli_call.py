@@ -10,8 +10,9 @@ import json
 import sys
 from typing import Any
 
-from PySide6.QtCore import QObject, QProcess, QTimer, Signal
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from studio.jobs import child
 from studio.paths import Home
 from studio.resource_files import studio_command
 
@@ -35,9 +36,15 @@ class CliCall(QObject):
         self._stderr = bytearray()   # all of it, for the error message
         self._pending = bytearray()  # an incomplete last line, until its newline arrives
         self._process = QProcess(self)
-        program, *prefix = studio_command()  # `python -m studio`, or a frozen build's own executable
+        program, *prefix = child_command()
         self._process.setProgram(program)
         self._process.setArguments([*prefix, "--home", str(home.root), *self.args])
+        # Never the window's cwd: the child must not depend on (or import from) where the user was.
+        self._process.setWorkingDirectory(str(home.root))
+        environment = QProcessEnvironment()
+        for key, value in child.child_env().items():
+            environment.insert(key, value)
+        self._process.setProcessEnvironment(environment)
         self._process.finished.connect(self._on_finished)
         self._process.readyReadStandardError.connect(self._read_stderr)
         self._process.errorOccurred.connect(self._on_error)
@@ -101,6 +108,12 @@ class CliCall(QObject):
     def _on_timeout(self) -> None:
         self._process.kill()
         self._emit(None, f"`studio {self.args[0]}` took longer than {self._timer.interval() / 1000:.0f} s")
+
+
+def child_command() -> list[str]:
+    """`python -P -m studio` (this studio, never a `studio` folder in the cwd), or a frozen build's executable."""
+    prefix = child.python_prefix()
+    return [*prefix, "-m", "studio"] if prefix else studio_command()
 
 
 def _json_object(line: bytes) -> dict[str, Any] | None:

@@ -40,3 +40,13 @@ def test_only_json_objects_count_as_progress():
     assert _json_object(b'{"stage": "saving", "fraction": 0.5}\n') == {"stage": "saving", "fraction": 0.5}
     assert _json_object(b"[1, 2]") is None and _json_object(b"{not json") is None
     assert _json_object(b"UserWarning: something") is None
+
+
+def test_a_studio_folder_in_the_current_directory_is_never_imported(qtbot, home, tmp_path, monkeypatch):
+    # Seen: the Models page's child failed with "cannot import name '__version__' from 'studio'".
+    decoy = tmp_path / "somewhere" / "studio"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy studio folder was imported')\n")
+    monkeypatch.chdir(decoy.parent)
+    _lines, (result, error) = run(qtbot, home, ["runs", "--json"])
+    assert error is None and result == []
