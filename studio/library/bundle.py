@@ -32,12 +32,40 @@ def staged_output(out: str | Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        umask_modes(tmp)
         if out.is_dir():
             out.rmdir()  # empty (checked above): a directory cannot be renamed over everywhere
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore at once (exports run in their own process)
+    os.umask(mask)
+    return mask
+
+
+def umask_modes(folder: Path) -> None:
+    """Give every file and folder under `folder` the mode the user's umask gives new ones.
+
+    safetensors writes its files 0600 (through a private temp file) while every other writer
+    honours the umask, so an export would otherwise mix 0600 weights with 0644 configs."""
+    mask = current_umask()
+    for root, dirs, files in os.walk(folder):
+        os.chmod(root, 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(root, name)
+            executable = os.stat(path).st_mode & 0o111  # a script stays runnable
+            os.chmod(path, (0o777 if executable else 0o666) & ~mask)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -129,3 +129,19 @@ def test_export_never_overwrites(tmp_path, tiny_models):
     assert (export.export_adapter_only(adapter, tmp_path / "empty") / "README.md").is_file()
     with pytest.raises(ValueError, match="dtype"):
         export.export_merged(adapter, tmp_path / "x", dtype="int8")
+
+
+def test_every_exported_file_has_the_mode_the_umask_gives(tmp_path, tiny_models):
+    # safetensors writes model.safetensors 0600; the configs beside it are 0644 (umask 022).
+    import os
+    import stat
+
+    from studio.library.bundle import current_umask
+
+    adapter = make_adapter(tmp_path / "adapter", tiny_models["gpt2"], "gpt2", "lora")
+    out = export.export_merged(adapter, tmp_path / "merged", dtype="fp32")
+    expected = 0o666 & ~current_umask()
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(os.stat(p).st_mode) for p in out.rglob("*") if p.is_file()}
+    assert "model.safetensors" in modes
+    assert {name: mode for name, mode in modes.items() if mode != expected} == {}
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o777 & ~current_umask()
