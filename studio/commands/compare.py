@@ -16,7 +16,8 @@ def register(sub) -> None:
         "compare", help="compare adapters of one base side by side (grid of outputs, metrics, ratings)",
         description="New comparison: --base M --adapter A [--adapter B ...] --prompts FILE [--eval FILE]. "
                     "The base loads once; adapters are hot-swapped. Saved comparisons: --list, --show ID, "
-                    "--export ID --format csv|md [OUT], --rate ID ROW COLUMN RATING, --delete ID.")
+                    "--export ID --format csv|md [OUT], --rate ID ROW COLUMN RATING, --delete ID, "
+                    "--export-preferences FILE [--comparison ID].")
     c.add_argument("--base", metavar="MODEL", help="base model: folder, .gguf, sample:NAME or hub id")
     c.add_argument("--adapter", action="append", default=[], metavar="A",
                    help="adapter name in the library (studio adapters) or adapter folder; repeat for more")
@@ -41,6 +42,11 @@ def register(sub) -> None:
     saved.add_argument("--rate", nargs=4, metavar=("ID", "ROW", "COLUMN", "RATING"),
                        help="rate one cell 1-5 (ROW as printed, from 1; COLUMN by name; RATING none clears)")
     saved.add_argument("--delete", type=int, metavar="ID", help="delete a saved comparison")
+    saved.add_argument("--export-preferences", metavar="FILE",
+                       help="write a saved comparison's ratings as preference pairs (JSONL prompt / chosen / "
+                            "rejected, the higher-rated output chosen; equal ratings skipped) for task preference")
+    c.add_argument("--comparison", type=int, metavar="ID",
+                   help="with --export-preferences: the comparison (default: the newest)")
     c.add_argument("--format", choices=("csv", "md"), help="with --export (default: from OUT's suffix, else csv)")
     c.add_argument("out", nargs="?", metavar="OUT", help="with --export: output file (default: stdout)")
     c.set_defaults(run=run_compare)
@@ -77,6 +83,8 @@ def run_compare(args, home, db) -> int:
         return 0
     if args.rate:
         return _rate(args, db, store)
+    if args.export_preferences:
+        return _export_preferences(args, db, store)
     if args.delete is not None:
         store.delete_comparison(db, args.delete)
         return 0
@@ -94,6 +102,24 @@ def _rate(args, db, store) -> int:
     ratings = store.set_rating(db, cid, row - 1, column, rating)
     print(json.dumps(ratings) if args.json else f"comparison {cid}: row {row}, {column}: "
           f"{'cleared' if rating is None else rating}")
+    return 0
+
+
+def _export_preferences(args, db, store) -> int:
+    from studio.library.preference_export import export_preferences
+
+    cid = args.comparison
+    if cid is None:
+        newest = store.list_comparisons(db)
+        if not newest:
+            raise ValueError("--export-preferences: no saved comparison yet (studio compare --base M ...)")
+        cid = newest[0]["id"]
+    summary = export_preferences(store.get_comparison(db, cid), args.export_preferences)
+    if args.json:
+        print(json.dumps({"comparison": cid, "file": args.export_preferences, **summary}))
+    else:
+        print(f"comparison {cid}: wrote {summary['pairs']} preference pairs to {args.export_preferences} "
+              f"({summary['ties']} equal ratings and {summary['identical']} identical outputs skipped)")
     return 0
 
 
