@@ -47,18 +47,27 @@ def load_run(cfg: RunConfig, models_dir: Path, reporter: Any) -> RunParts:
     from studio.core.trainer import StudioTrainer
     from studio.methods.saving import save_method_weights, trainable_names
 
-    reporter.stage("reading data")
-    data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
+    preference = cfg.task == "preference"  # TRL tokenizes preference rows itself (core/preference_setup.py)
+    if not preference:
+        reporter.stage("reading data")
+        data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
     reporter.stage("loading model")
     folder = model_folder(cfg.model, Path(models_dir), cfg.trust_remote_code)
     tokenizer = load_tokenizer(folder, cfg.trust_remote_code)
+    if preference:
+        from studio.core.preference_setup import check_causal_model, preference_rows
+
+        check_causal_model(folder)
+        reporter.stage("reading data")  # chat rows are rendered with the tokenizer's template
+        data, train_ds, eval_ds = preference_rows(cfg, tokenizer)
+        reporter.stage("loading model")
     device, precision = pick_device(cfg.training)
     method = methods.get(cfg.method.name)
     opts = methods.parse_options(cfg.method.name, cfg.method.options)
-    model = load_model(folder, cfg.task, label_names=data.label_names, trust_remote_code=cfg.trust_remote_code,
+    model = load_model(folder, cfg.model_task, label_names=data.label_names, trust_remote_code=cfg.trust_remote_code,
                        **method_load_kwargs(cfg.method.name, opts, device))
     ensure_pad_token_id(model, tokenizer)
-    model = method.apply(model, opts, cfg.task)
+    model = method.apply(model, opts, cfg.model_task)
     # Activation checkpointing and fused kernels (core/speed.py): Trainer kwargs and one line each
     model_type = getattr(model.config, "model_type", None)
     speed, speed_lines = speed_arguments(cfg.training, device, model_type, cfg.task)
@@ -71,6 +80,9 @@ def load_run(cfg: RunConfig, models_dir: Path, reporter: Any) -> RunParts:
     trainable, total = count_parameters(model)
     save = partial(save_method_weights, method_name=cfg.method.name, opts=opts, names=trained)
 
+    if preference:
+        return RunParts(data, folder, tokenizer, device, precision, model, speed, ulmfit_groups, trainable, total,
+                        save, train_ds, eval_ds, [])
     reporter.stage("tokenizing")
     label2id = {n: i for i, n in enumerate(data.label_names)} if data.label_names else None
     tok_args = dict(max_length=cfg.data.max_length, train_on_prompt=cfg.data.train_on_prompt, label2id=label2id)

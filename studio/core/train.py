@@ -75,19 +75,27 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
 
     # --- the loop (the Trainer's), resumed from the newest complete checkpoint when asked
     latest = checkpoints.latest_checkpoint(run_dir) if resume else None
+    preference = cfg.task == "preference"  # TRL's DPO/KTO/ORPO trainer, config and collator
+    if preference:
+        from studio.core.preference_trainer import preference_arguments, preference_trainer
+    args_class, task_args = preference_arguments(cfg) if preference else (None, None)
     args = training_arguments(cfg.training, run_dir, max_steps, eval_ds is not None, device, precision,
-                              eval_on_start=latest is None, speed=speed)
-    is_cls = cfg.task == "classification"
-    trainer = StudioTrainer(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-        data_collator=make_collator(tokenizer, cfg.task), processing_class=tokenizer,
-        compute_metrics=accuracy_metrics if is_cls else None,
-        preprocess_logits_for_metrics=argmax_logits if is_cls else None,
+                              eval_on_start=latest is None, speed=speed, args_class=args_class, extra=task_args)
+    studio_kwargs = dict(
+        args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
         callbacks=list(reporter.callbacks) + faults.injected_callbacks(), run_dir=run_dir,
         keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved,
         training=cfg.training, layer_groups=ulmfit_groups,
         save_weights=save if uses_own_format(cfg.method.name) else None)
-    use_batch_plan(trainer, cfg, parts, reporter)  # packed or length-grouped batches
+    if preference:
+        trainer = preference_trainer(cfg, model, **studio_kwargs)
+    else:
+        is_cls = cfg.task == "classification"
+        trainer = StudioTrainer(
+            model=model, data_collator=make_collator(tokenizer, cfg.task),
+            compute_metrics=accuracy_metrics if is_cls else None,
+            preprocess_logits_for_metrics=argmax_logits if is_cls else None, **studio_kwargs)
+        use_batch_plan(trainer, cfg, parts, reporter)  # packed or length-grouped batches
     if cfg.training.checkpoint_every:
         trainer.add_callback(DropInputGrads())  # frozen lower blocks need no backward (core/input_grads.py)
     reporter.stage("training")
@@ -134,11 +142,13 @@ def resolve_max_steps(training: TrainingSpec, n_examples: int) -> int:
 
 
 def training_arguments(t: TrainingSpec, run_dir: Path, max_steps: int, has_eval: bool, device: str,
-                       precision: str, eval_on_start: bool, speed: dict[str, Any] | None = None) -> Any:
-    """TrainingArguments for one run; checkpoints are written to the staging folder first."""
+                       precision: str, eval_on_start: bool, speed: dict[str, Any] | None = None,
+                       args_class: type | None = None, extra: dict[str, Any] | None = None) -> Any:
+    """TrainingArguments (or `args_class`, a TRL config, with its `extra` kwargs) for one run;
+    checkpoints are written to the staging folder first."""
     from transformers import TrainingArguments
 
-    return TrainingArguments(
+    return (args_class or TrainingArguments)(
         output_dir=str(checkpoints.staging_dir(run_dir)),
         max_steps=max_steps,
         per_device_train_batch_size=t.batch_size,
@@ -168,7 +178,8 @@ def training_arguments(t: TrainingSpec, run_dir: Path, max_steps: int, has_eval:
         include_num_input_tokens_seen="non_padding",
         dataloader_num_workers=0,
         dataloader_pin_memory=device == "cuda",
-        **(speed or {}),  # activation checkpointing and kernels, from core/speed.py
+        # activation checkpointing and kernels (core/speed.py) win over a TRL loss's own settings
+        **{**(extra or {}), **(speed or {})},
     )
 
 

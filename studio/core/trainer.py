@@ -11,8 +11,9 @@ from studio.core import checkpoints, schedules
 from studio.methods import prefix
 
 
-class StudioTrainer(Trainer):
-    """Trainer whose checkpoints appear under checkpoints/ only once complete (see checkpoints.py).
+class StudioTrainerMixin:
+    """What the studio adds to a transformers Trainer (or a TRL trainer built on it, see
+    core/preference_trainer.py): checkpoints that appear under checkpoints/ only once complete (see checkpoints.py).
 
     With `training` (the run's TrainingSpec) it also follows training.ulmfit and the stlr schedule:
     when discriminative_decay or gradual_unfreezing is set, `layer_groups` (from ulmfit_groups,
@@ -159,6 +160,10 @@ class StudioTrainer(Trainer):
         removed = checkpoints.rotate(self.run_dir, self.keep_checkpoints)
         if self.on_checkpoint:
             self.on_checkpoint(step, final, removed)
+
+
+class StudioTrainer(StudioTrainerMixin, Trainer):
+    """The transformers Trainer with the studio's checkpoints and ULMFiT recipe (SFT and classification)."""
 
 
 class GradualUnfreezing(TrainerCallback):
