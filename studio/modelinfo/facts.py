@@ -152,7 +152,7 @@ def apply_config(facts: ModelFacts, config: dict[str, Any]) -> None:
 
 
 def has_lm_head(architecture: str | None) -> bool | None:
-    """Whether an architecture class predicts tokens (…ForCausalLM, …LMHeadModel, …ForMaskedLM); None if unnamed."""
+    """Whether an architecture class predicts tokens (…ForCausalLM, …ForMaskedLM ...); None if unnamed."""
     if not architecture:
         return None
     return architecture.endswith(LM_HEAD_SUFFIXES)

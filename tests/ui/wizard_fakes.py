@@ -34,7 +34,7 @@ class FakeCli(QObject):
 
     def start(self):
         FakeCli.calls.append(self.args)
-        QTimer.singleShot(0, self._answer)
+        QTimer.singleShot(0, self, self._answer)  # dropped with this object (a cancelled, deleted call)
         return self
 
     def _answer(self):

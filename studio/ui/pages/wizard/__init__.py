@@ -12,12 +12,14 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QPushButton, QStackedWidget, QVBoxLayout,
                                QWidget)
 
+from studio.config import ConfigError
 from studio.paths import Home
 from studio.ui.pages.wizard.data_step import DataStep
+from studio.ui.pages.wizard.fill import fill_steps, read_config
 from studio.ui.pages.wizard.method_step import MethodStep
 from studio.ui.pages.wizard.model_step import ModelStep
 from studio.ui.pages.wizard.review_step import ReviewStep
-from studio.ui.pages.wizard.state import WizardState
+from studio.ui.pages.wizard.state import WizardState, unique_name
 from studio.ui.pages.wizard.training_step import TrainingStep
 
 __all__ = ["WizardPage"]
@@ -61,6 +63,9 @@ class WizardPage(QWidget):
         self.next_button.clicked.connect(lambda: self.go(self.current + 1))
         self.step_list.currentRowChanged.connect(self._on_list_row)
         self.review_step.run_started.connect(self.run_started)
+        # Once a run is queued, New run (Ctrl+N, the list) opens a fresh wizard, not this one at Review.
+        self.review_step.run_started.connect(lambda _run_id: self.start_over())
+        self.model_step.load_requested.connect(self.load_config)
         self.review_step.message.connect(self.message)
         bar = QHBoxLayout()
         bar.addWidget(self.problem, 1)
@@ -87,6 +92,28 @@ class WizardPage(QWidget):
         self.data_step.train_edit.setText(path)
         self.go(0)
         self.go(1)  # the Data step, once the model step is complete (else the model step says why)
+
+    def start_over(self) -> None:
+        """A fresh wizard: every step empty, at the Model step."""
+        fill_steps(self)
+
+    def load_config(self, path: str) -> bool:
+        """Fill every step from a config file; its error (file and field) shows on the Model step."""
+        try:
+            config, explicit_lr = read_config(path)
+        except (ConfigError, OSError) as e:
+            self.go(0)
+            self.model_step.show_problem(f"Cannot load the config: {e}")
+            return False
+        fill_steps(self, config, explicit_lr)
+        self.message.emit(f"Loaded {path}")
+        return True
+
+    def clone(self, config: dict) -> None:
+        """Start from another run's config (the Runs page's Clone config), under a free name."""
+        config = {**config, "name": unique_name(config.get("name") or "run", self.state.taken_names())}
+        fill_steps(self, config)
+        self.message.emit(f"New run {config['name']} with the cloned settings: check them, then Start")
 
     def refresh(self) -> None:
         """Re-check the current step (files may have changed on disk)."""

@@ -34,6 +34,7 @@ class ModelStep(QWidget):
 
     title = "Model"
     changed = Signal()
+    load_requested = Signal(str)  # a config file to fill every step from
 
     def __init__(self, state: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,7 +82,16 @@ class ModelStep(QWidget):
         self.status = QLabel()
         self.status.setWordWrap(True)
 
+        self.load_button = QPushButton("Load config…")
+        self.load_button.setToolTip("Fill every step from a run config (.yaml or .json): one the wizard saved "
+                                    "under configs/ or one written by hand")
+        self.load_button.clicked.connect(self._browse_config)
+        load_row = QHBoxLayout()
+        load_row.addWidget(QLabel("Set up a new run below, or start from a saved config:"))
+        load_row.addWidget(self.load_button)
+        load_row.addStretch(1)
         form = QFormLayout()
+        form.addRow(load_row)
         form.addRow("Model", pick)
         form.addRow("", samples)
         form.addRow("Task", self.task_box)
@@ -119,6 +129,18 @@ class ModelStep(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "GGUF model file", "", "GGUF models (*.gguf);;All files (*)")
         if path:
             self.set_model(path)
+
+    def _browse_config(self) -> None:
+        start = self._state.home.root / "configs"
+        path, _ = QFileDialog.getOpenFileName(self, "Run config", str(start if start.is_dir() else Path.home()),
+                                              "Run configs (*.yaml *.yml *.json);;All files (*)")
+        if path:
+            self.load_requested.emit(path)
+
+    def show_problem(self, text: str) -> None:
+        """A config that could not be loaded: its error (file and field) in red under the form."""
+        self.status.setStyleSheet("color:#c0392b;")
+        self.status.setText(text)
 
     def _on_name_edited(self, text: str) -> None:
         self._name_edited = text.strip() not in ("", self._suggested)  # typed back to the proposal: it follows
@@ -166,7 +188,10 @@ class ModelStep(QWidget):
             self._state.model_changed.emit()  # e.g. ULMFiT settings made for the previous model's depth
         c.update(model=self.model_ref(), task=self.task_box.currentData(), name=self.name_edit.text().strip(),
                  trust_remote_code=self.remote_code.isChecked())
+        if c["task"] != "preference":
+            c.pop("preference", None)  # only task preference reads that section
         error = self.error()
+        self.status.setStyleSheet("")
         self.status.setText("" if error else self._describe())
         self.changed.emit()
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPla
 from studio.config import ConfigError, RunConfig, dump_config
 from studio.ui import cli_call
 from studio.ui.pages.wizard.memory_panel import MemoryPanel
+from studio.ui.pages.wizard.state import unique_name
 
 TRAIN_TIMEOUT_S = 600.0  # `studio train` validates the data and probes the method before queueing
 ERROR_STYLE = "color:#c0392b;"
@@ -33,6 +34,7 @@ class ReviewStep(QWidget):
         super().__init__(parent)
         self._state = state
         self._call: Any = None
+        self._renamed_from: str | None = None  # the taken name Start replaced, for the queued message
         self.yaml_view = QPlainTextEdit(readOnly=True)
         self.yaml_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.yaml_view.setToolTip("The run's config file, exactly as it will be saved")
@@ -93,6 +95,18 @@ class ReviewStep(QWidget):
         QGuiApplication.clipboard().setText(self.command.text())
         self.message.emit("Command copied")
 
+    def clear(self) -> None:
+        """A fresh wizard: no YAML, no outcome of an earlier Start."""
+        self.yaml_view.setPlainText("")
+        self.command.setText("")
+        self._say("")
+
+    def confirm_rename(self, taken: str, free: str) -> bool:
+        """Ask to start under a free name when the one entered already names a run or an adapter."""
+        answer = QMessageBox.question(self, "Name taken", f"'{taken}' already names a run or an adapter. "
+                                      f"Start this run (and save its adapter) as '{free}'?")
+        return answer == QMessageBox.StandardButton.Yes
+
     def confirm_overwrite(self, path: Path) -> bool:
         """Ask before replacing a different config of the same name."""
         answer = QMessageBox.question(self, "Replace config?", f"{path} already exists with other settings. "
@@ -108,6 +122,18 @@ class ReviewStep(QWidget):
         except ConfigError as e:
             self._say(str(e), error=True)
             return
+        taken = self._state.taken_names()
+        self._renamed_from = None
+        if cfg.name in taken:  # never reuse a name: the adapter would be renamed behind the user's back
+            free = unique_name(cfg.name, taken)
+            if not self.confirm_rename(cfg.name, free):
+                self._say(f"Not started: '{cfg.name}' already names a run or an adapter; choose another "
+                          "run name on the Model step.", error=True)
+                return
+            self._renamed_from = cfg.name
+            self._state.config["name"] = free
+            self._state.renamed.emit(free)
+            cfg = self.run_config()
         path = self.config_path()
         text = self._state.write_temp(cfg.to_dict(), "start").read_text(encoding="utf-8")
         if path.exists() and path.read_text(encoding="utf-8") != text and not self.confirm_overwrite(path):
@@ -134,9 +160,10 @@ class ReviewStep(QWidget):
             self._say(f"Not started: {error or result}", error=True)
             self.message.emit(f"Run not started: {error or result}")
             return
-        run_id = int(result["run_id"])
-        self._say(f"Run {run_id} queued.")
-        self.message.emit(f"Run {run_id} ({self._state.config.get('name')}) queued")
+        run_id, name = int(result["run_id"]), self._state.config.get("name")
+        renamed = f" ('{self._renamed_from}' was taken)" if self._renamed_from else ""
+        self._say(f"Run {run_id} queued as {name}{renamed}.")
+        self.message.emit(f"Run {run_id} ({name}) queued{renamed}")
         self.run_started.emit(run_id)
 
     def error(self) -> str | None:

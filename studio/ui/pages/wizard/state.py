@@ -19,6 +19,16 @@ PROBE_TIMEOUT_S = 300.0
 LR_FIND_TIMEOUT_S = 3600.0  # ~100 training steps of the real model: minutes on a CPU
 
 
+def unique_name(wanted: str, taken: set[str]) -> str:
+    """wanted if free, else the first free of wanted-2, wanted-3, ... (as the adapter library names them)."""
+    if not wanted or wanted not in taken:
+        return wanted
+    suffix = 2
+    while f"{wanted}-{suffix}" in taken:
+        suffix += 1
+    return f"{wanted}-{suffix}"
+
+
 def initial_config() -> dict[str, Any]:
     """The config a fresh wizard starts from (RunConfig's shape; defaults filled by from_dict)."""
     return {"name": "", "task": "causal-lm", "model": "", "trust_remote_code": False,
@@ -33,6 +43,8 @@ class WizardState(QObject):
     probed = Signal()  # probe started or finished
     lr_found = Signal()  # learning-rate range test started, finished or found in the store
     lr_find_progress = Signal(object)  # {"stage", "fraction", "lr", "loss"} while it sweeps
+    model_changed = Signal()  # another model was chosen: settings that depend on its layers start over
+    renamed = Signal(str)  # Start gave the run a free name (the one entered was taken)
 
     def __init__(self, home: Home, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +69,31 @@ class WizardState(QObject):
         self._keys: dict[str, Any] = {}
         self._tmp = tempfile.TemporaryDirectory(prefix="studio-wizard-")
         self._written = 0
+
+    def reset(self) -> None:
+        """Forget everything entered and every answer (a fresh wizard); probe counts stay cached."""
+        for call in self._calls.values():
+            call.cancel()
+            call.deleteLater()
+        self._calls.clear()
+        self._keys.clear()
+        self.config = initial_config()
+        self.method_options = {}
+        self.inspect = self.inspect_error = self.probe = self.probe_error = None
+        self.lr_find = self.lr_find_error = None
+        self._probe_base = self._probe_method = None
+
+    def taken_names(self) -> set[str]:
+        """Names of the runs and adapters in the store: a new run's name must not repeat one."""
+        from studio.store import open_db
+
+        if not self.home.db_path.exists():
+            return set()
+        db = open_db(self.home.db_path)
+        try:
+            return {r["name"] for r in db.query("SELECT name FROM runs UNION SELECT name FROM adapters")}
+        finally:
+            db.conn.close()
 
     # --- config pieces
     def write_temp(self, config: dict[str, Any], stem: str) -> Path:

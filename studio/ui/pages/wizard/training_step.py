@@ -118,8 +118,14 @@ class TrainingStep(QWidget):
         self.ulmfit.changed.connect(self._apply)
         self.speed.changed.connect(self._apply)
         state.probed.connect(self._update_plot)
+        state.model_changed.connect(self._forget_model_settings)
         state.inspected.connect(self._update_plot)
         self._apply()
+
+    def _forget_model_settings(self) -> None:
+        """Another model: ULMFiT's settings were made for the previous one's layer groups; start over."""
+        for name, spec in self.ulmfit.specs.items():
+            self.ulmfit.set_value(name, spec.get("default"))
 
     def _on_edited(self, name: str) -> None:
         if name == "learning_rate":
