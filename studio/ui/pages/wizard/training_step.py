@@ -16,6 +16,7 @@ from studio.core.schedules import group_learning_rates, schedule_spec
 from studio.core.ulmfit_guards import ulmfit_problems
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.pages.wizard.lr_find_panel import LrFindPanel
+from studio.ui.pages.wizard.preference_settings import PreferenceSettings
 from studio.ui.widgets.live_plot import pg
 from studio.ui.widgets.plot_legend import LegendPlotWidget
 
@@ -81,6 +82,9 @@ class TrainingStep(QWidget):
         QVBoxLayout(ulmfit_box).addWidget(self.ulmfit)
         fields = QWidget()
         column = QVBoxLayout(fields)
+        self.preference = PreferenceSettings()  # shown for task: preference only
+        self.preference.hide()
+        column.addWidget(self.preference)
         column.addWidget(self.form)
         column.addWidget(speed_box)
         column.addWidget(ulmfit_box)
@@ -117,6 +121,7 @@ class TrainingStep(QWidget):
         self.form.changed.connect(self._apply)
         self.ulmfit.changed.connect(self._apply)
         self.speed.changed.connect(self._apply)
+        self.preference.changed.connect(self._apply)
         state.probed.connect(self._update_plot)
         state.model_changed.connect(self._forget_model_settings)
         state.inspected.connect(self._update_plot)
@@ -154,12 +159,22 @@ class TrainingStep(QWidget):
         if not self.lr_edited and info is not None and method != self._lr_method:
             self._lr_method = method
             self.form.set_value("learning_rate", info["learning_rate"])
+        self.preference.setVisible(self._preference_task())
+        if self._preference_task():
+            self.preference.fit_data((self._state.inspect or {}).get("format"))
         self._apply()
         self.lr_find.show_stored()
+
+    def _preference_task(self) -> bool:
+        return self._state.config.get("task") == "preference"
 
     def _apply(self) -> None:
         self._state.config["training"] = {**self.form.values(), **self.speed.values(),
                                           "ulmfit": self.ulmfit.values()}
+        if self._preference_task():
+            self._state.config["preference"] = self.preference.section()
+        else:
+            self._state.config.pop("preference", None)  # another task has no preference section
         self._update_plot()
         self.changed.emit()
 
@@ -222,7 +237,8 @@ class TrainingStep(QWidget):
     def error(self) -> str | None:
         """The first invalid field as training.KEY (or training.ulmfit.KEY), else None."""
         problem = (self.form.first_error("training.") or self.speed.first_error("training.")
-                   or self.ulmfit.first_error("training.ulmfit."))
+                   or self.ulmfit.first_error("training.ulmfit.")
+                   or (self.preference.error() if self._preference_task() else None))
         if problem:
             return problem
         try:
