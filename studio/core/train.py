@@ -203,7 +203,8 @@ def adapter_metadata(cfg: RunConfig, folder: str, label_names: list[str] | None,
         "studio_version": __version__,
         "method": cfg.method.name,
         "method_options": cfg.method.options,
-        "task": cfg.task,
+        "task": cfg.model_task,  # what the adapter is (preference tuning makes a causal-LM adapter)
+        "objective": cfg.task,  # how it was trained: causal-lm (SFT), classification or preference
         "base_model": cfg.model,
         "base_model_path": folder,
         "base_config_sha256": fingerprint,

@@ -89,11 +89,18 @@ def _attempt(home, db, run: dict, run_dir: Path, cfg, live: "_Live", watch) -> o
     from studio.core import checkpoints
     from studio.core.train import run_training
     from studio.store import adapters, metrics
+    from studio.worker.resume import announce_resume, quiet_load_report, restore_logged_metrics
 
     latest = checkpoints.latest_checkpoint(run_dir)
     # Metrics logged after the checkpoint (all of them, from scratch) will be logged again;
     # never keep a step twice.
     metrics.delete_after_step(db, run["id"], latest[0] if latest else -1)
+    live.recorder.resume_at(latest[0] if latest else 0)  # the run's step until its first new one
+    extra = [watch]
+    if latest:
+        restore_logged_metrics(db, run["id"], latest[1])  # steps up to the checkpoint, never holes
+        extra.append(announce_resume(latest[1], run_dir, cfg.task, cfg.method.name,
+                                     lambda line: print(line, file=sys.stderr, flush=True)))
     import torch
 
     live.recorder.device = "cuda" if torch.cuda.is_available() and cfg.training.device != "cpu" else "cpu"
@@ -105,9 +112,10 @@ def _attempt(home, db, run: dict, run_dir: Path, cfg, live: "_Live", watch) -> o
         home.adapters_dir.mkdir(parents=True, exist_ok=True)
         return home.adapter_dir(name)
 
-    reporter = _Reporter(live.recorder, [watch])
-    return run_training(cfg, run_dir, home.models_dir, reporter=reporter, resume=latest is not None,
-                        adapter_dir=adapter_dir)
+    reporter = _Reporter(live.recorder, extra)
+    with quiet_load_report(latest is not None):  # the resume line says what the head gets back
+        return run_training(cfg, run_dir, home.models_dir, reporter=reporter, resume=latest is not None,
+                            adapter_dir=adapter_dir)
 
 
 def _record_retry(home, db, run: dict, run_dir: Path, live: "_Live", cfg, step: int) -> None:
@@ -167,7 +175,8 @@ def _finish(db, run: dict, outcome) -> None:
         size = sum(f.stat().st_size for f in Path(outcome.adapter_dir).rglob("*") if f.is_file())
         adapters.register_adapter(
             db, name=Path(outcome.adapter_dir).name, path=str(outcome.adapter_dir), run_id=run["id"],
-            method=run["method"], base_model=run["model"], task=run["task"],
+            # a preference-tuned adapter is a causal-LM adapter: chat, compare, merge and export take it so
+            method=run["method"], base_model=run["model"], task=run["task"].replace("preference", "causal-lm"),
             trainable_params=outcome.trainable_params, total_params=outcome.total_params,
             size_bytes=size, metrics=outcome.final_metrics)
     runs.set_status(db, run["id"], outcome.status)
