@@ -35,11 +35,22 @@ def run_inspect_data(args, home, db) -> int:
     for w in result["warnings"]:
         print(f"warning: {w}")
     for ex in result["examples"]:
-        # Trained characters in [[ ]] so the terminal shows what carries loss.
-        text, marked, at = ex["text"], [], 0
-        for start, end in ex["trained"]:
-            marked += [text[at:start], "[[", text[start:end], "]]"]
-            at = end
+        if ex.get("kind") == "preference":  # each answer after its prompt: chosen, rejected (KTO: completion)
+            label = f"  -> {'desirable' if ex['label'] else 'undesirable'}" if ex["label"] is not None else ""
+            print(f"--- {ex['where']} ({ex['tokens']} tokens){label}")
+            for side in ("chosen", "rejected", "completion"):
+                if side in ex:
+                    print(f"[{side}]\n{_marked(ex[side], ex['trained'][side])}")
+            continue
         label = f"  -> label {ex['label']}" if ex["label"] is not None else ""
-        print(f"--- {ex['where']} ({ex['tokens']} tokens){label}\n{''.join(marked) + text[at:]}")
+        print(f"--- {ex['where']} ({ex['tokens']} tokens){label}\n{_marked(ex['text'], ex['trained'])}")
     return 0
+
+
+def _marked(text: str, spans: list) -> str:
+    """Trained characters in [[ ]] so the terminal shows what carries loss."""
+    marked, at = [], 0
+    for start, end in spans:
+        marked += [text[at:start], "[[", text[start:end], "]]"]
+        at = end
+    return "".join(marked) + text[at:]

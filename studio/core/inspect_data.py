@@ -26,7 +26,7 @@ def empty_result() -> dict[str, Any]:
 def inspect_data(config: str | Path, home: Home, n_examples: int = 5) -> dict[str, Any]:
     """Validate a config's data and preview it: examples with trained spans and a length histogram."""
     from studio.config import ConfigError, load_config
-    from studio.submit import SubmitError, load_and_check
+    from studio.core.config_check import SubmitError, load_and_check
 
     out = empty_result()
     try:
@@ -48,6 +48,10 @@ def inspect_data(config: str | Path, home: Home, n_examples: int = 5) -> dict[st
     except (OSError, ValueError) as e:
         out["error"] = f"{config}: model: cannot load the tokenizer of {cfg.model!r}: {e}"
         return out
+    if cfg.task == "preference":  # pairs or KTO rows, rendered the trainer's way
+        from studio.core.preference_inspect import inspect_preference
+
+        return inspect_preference(out, cfg, tokenizer, n_examples)
     try:
         out["warnings"] += tokenizer_warnings(cfg, data, tokenizer)
         rows = data.train + (data.validation or [])
@@ -64,10 +68,10 @@ def inspect_data(config: str | Path, home: Home, n_examples: int = 5) -> dict[st
 def file_columns(train: str, task: str, base_dir: Path) -> list[str]:
     """The columns the training file has (before renaming), or [] when it cannot be read."""
     from studio.core.data import DataError, read_records
-    from studio.submit import _resolve
+    from studio.core.config_check import resolve_path
 
     try:
-        src = read_records(_resolve(train, base_dir), task)
+        src = read_records(resolve_path(train, base_dir), task)
     except DataError:
         return []
     return list(dict.fromkeys(k for _, r in src.rows for k in r))
