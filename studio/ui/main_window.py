@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import PySide6
-from PySide6.QtCore import QSettings, QTimer, qVersion
+from PySide6.QtCore import QEvent, QSettings, QSize, QTimer, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox,
                                QStackedWidget, QWidget)
@@ -20,6 +20,7 @@ from studio.resource_files import readme_path
 from studio.ui.lazy_pages import LazyPages
 from studio.ui.settings import restore_layout, restore_splitters, save_layout
 from studio.ui.widgets.live_plot import pg
+from studio.ui.widgets.nav_icons import nav_icon
 
 # Navigation order (Ctrl+1..N follow it) and the names shown.
 PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters",
@@ -74,8 +75,11 @@ class MainWindow(QMainWindow):
         self._db = db
         self.nav = QListWidget()
         self.nav.addItems([PAGE_TITLES[name] for name in PAGES])
-        self.nav.setFixedWidth(130)
-        self.nav.setStyleSheet("QListWidget::item { padding: 6px 8px; }")
+        self.nav.setFixedWidth(150)
+        self.nav.setIconSize(QSize(20, 20))
+        self.nav.setStyleSheet("QListWidget { padding: 4px; } QListWidget::item { padding: 7px 8px; "
+                               "border-radius: 4px; }")
+        self._set_nav_icons()
         self.stack = QStackedWidget()
         factories = {name: (lambda n=name: _PAGE_CLASSES[n]()(db, home)) for name in PAGES}
         self.pages = LazyPages(factories, self.stack, self._page_built)
@@ -92,6 +96,18 @@ class MainWindow(QMainWindow):
         self._build_menus()
         page = restore_layout(self, PAGES, settings) if settings is not None else None
         self.show_page(page or START_PAGE)
+
+    def _set_nav_icons(self) -> None:
+        """Sidebar icons in the theme's colours (again when the theme changes)."""
+        for row, name in enumerate(PAGES):
+            icon = nav_icon(name, self.palette())
+            if icon is not None:
+                self.nav.item(row).setIcon(icon)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._set_nav_icons()
+        super().changeEvent(event)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
@@ -122,6 +138,8 @@ class MainWindow(QMainWindow):
             restore_splitters({name: page}, self._settings)
         if name == "models":
             page.use_model.connect(lambda ref: (self.pages["wizard"].set_model(ref), self.show_page("wizard")))
+        elif name == "runs" and hasattr(page, "new_run"):
+            page.new_run.connect(self.new_run)  # the empty page's New run button
         elif name == "wizard":
             page.run_started.connect(lambda run_id: (self.show_page("runs"), self.pages["runs"].select_run(run_id)))
         elif name == "adapters":

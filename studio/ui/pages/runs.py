@@ -13,11 +13,14 @@ from studio import jobs
 from studio.paths import Home
 from studio.store import metrics, open_db
 from studio.ui import tasks
+from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.run_detail import RunDetail
 from studio.ui.widgets.run_overlay import RunOverlay
 from studio.ui.widgets.runs_table import COLUMNS, PROGRESS_COLUMN, ProgressDelegate, RunsTableModel
 
-NO_RUNS = "No runs yet. Start one with  studio train CONFIG  or try  studio demo."
+NO_RUNS = "No runs yet — New run (Ctrl+N) sets one up: model, data, method, training."
+NO_RUNS_HINT = ("Pick a model, your data and a method in the New run wizard; the run trains in the "
+                "background and its curves appear here, even after the window was closed.")
 NO_SELECTION = "Select a run to see its curves, progress and worker log."
 
 
@@ -33,6 +36,7 @@ class RunsPage(QWidget):
     """Runs table refreshed at ~1 Hz (liveness checked), detail plots polled at ~10 Hz."""
 
     message = Signal(str)  # one-line outcomes for the status bar
+    new_run = Signal()  # the empty page's New run button
 
     def __init__(self, db: Any, home: Home, parent: QWidget | None = None,
                  refresh_ms: int = 1000, plot_ms: int = 100) -> None:
@@ -77,8 +81,14 @@ class RunsPage(QWidget):
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
         split.setSizes([200, 600])  # about six runs visible above the curves
+        # No runs at all: say what to do next instead of an empty table over an empty plot area.
+        self.empty = EmptyState("runs", "No runs yet", NO_RUNS_HINT, "New run  (Ctrl+N)")
+        self.empty.action.connect(self.new_run)
+        self.empty.hide()
+        self._split = split
         layout = QVBoxLayout(self)
         layout.addWidget(split)
+        layout.addWidget(self.empty)
 
         # Polling the local WAL database is cheap; timers run only while the page is visible.
         self._refresh_timer = QTimer(self, interval=refresh_ms, timeout=self.refresh)
@@ -164,8 +174,11 @@ class RunsPage(QWidget):
         if self.overlay.run_ids:
             self.overlay.show_runs([])  # its feeds and cached curves are not needed any more
         self.views.setCurrentWidget(self.detail)
+        none = self.model.rowCount() == 0
+        self.empty.setVisible(none)
+        self._split.setVisible(not none)
         if not runs:
-            self.detail.show_empty(NO_RUNS if self.model.rowCount() == 0 else NO_SELECTION)
+            self.detail.show_empty(NO_RUNS if none else NO_SELECTION)
         else:
             self.detail.show_run(runs[0], self._busy.get(runs[0]["id"]))
 

@@ -9,6 +9,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from studio.ui.progress import format_bytes, format_count
+from studio.ui.status_colors import status_color, status_dot
 
 COLUMNS = ("Name", "Method", "Base model", "Task", "Settings", "Trainable params", "Size", "Dataset",
            "Final metrics", "Created", "Tags")
@@ -42,6 +43,11 @@ def matches(row: dict[str, Any], text: str, method: str | None) -> bool:
         return False
     hay = " ".join([str(row.get(k) or "") for k in SEARCHED] + list(row.get("tags") or [])).lower()
     return all(word in hay for word in text.lower().split())
+
+
+def adapter_status(row: dict[str, Any]) -> str:
+    """'missing' when the adapter's folder is gone, else 'completed' (ready to use)."""
+    return "missing" if row.get("missing") else "completed"
 
 
 def fill_choices(combo: QComboBox, choices: list[str]) -> None:
@@ -90,6 +96,11 @@ class AdapterTable(QTableWidget):
                     item.setTextAlignment(RIGHT)
                 if row.get("missing"):
                     item.setForeground(grey)
+                if c == 0:  # a status dot by the name: ready (green) or its folder missing (red)
+                    state = adapter_status(row)
+                    item.setIcon(status_dot(state))
+                    if state == "missing":
+                        item.setForeground(status_color(state))
                 self.setItem(r, c, item)
         for r, row in enumerate(rows):
             if keep and row["name"] in keep:

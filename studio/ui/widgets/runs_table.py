@@ -4,19 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QApplication, QStyle, QStyledItemDelegate, QStyleOptionProgressBar,
                                QStyleOptionViewItem)
 
 from studio import jobs
 from studio.ui.widgets.column_model import ColumnTableModel
 from studio.ui.progress import format_metric
+from studio.ui.status_colors import status_color, status_dot
 
 COLUMNS = ("ID", "Name", "Status", "Model", "Method", "Progress", "Train loss", "Eval loss", "Accuracy")
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
-STATUS_COLORS = {"running": "#2e7d32", "queued": "#1565c0", "paused": "#ef6c00",
-                 "crashed": "#c62828", "failed": "#c62828", "cancelled": "#757575"}
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -71,8 +70,9 @@ class RunsTableModel(ColumnTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._status_tip(run) if col == "Status" else self._text(run, col)
         if role == Qt.ItemDataRole.ForegroundRole and col == "Status":
-            color = STATUS_COLORS.get(run["status"])
-            return QColor(color) if color else None
+            return status_color(run["status"])  # the theme's shade: the light one is unreadable on dark
+        if role == Qt.ItemDataRole.DecorationRole and col == "Status":
+            return status_dot(run["status"])  # colour and text: the dot is not the only cue
         if role == FRACTION_ROLE and col == "Progress":
             return progress(run)[1]
         if role == Qt.ItemDataRole.TextAlignmentRole and col in ("ID", "Train loss", "Eval loss", "Accuracy"):
