@@ -145,6 +145,9 @@ class MainWindow(QMainWindow):
         elif name == "adapters":
             page.compare_adapters.connect(
                 lambda items: (self.pages["compare"].set_adapters(items), self.show_page("compare")))
+        elif name == "compare" and NEW_RUN_PAGE in self.pages:
+            page.use_preferences.connect(lambda path, base: (self.pages[NEW_RUN_PAGE].use_preference_data(base, path),
+                                                             self.show_page(NEW_RUN_PAGE)))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")

@@ -22,6 +22,7 @@ from studio.ui.widgets.compare_saved import SavedComparisons
 from studio.ui.widgets.compare_setup import CompareSetup
 from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.error_dialog import show_error
+from studio.ui.widgets.preference_export import PreferenceExportButton
 
 RUN_TIMEOUT_S = 6 * 3600  # big models on a CPU are slow; the Stop button is the way out
 NOTHING_YET = "Set up a comparison on the left and press Run, or open a saved one."
@@ -45,6 +46,7 @@ class ComparePage(QWidget):
     """Setup and saved comparisons on the left; the grid, metrics and exports on the right."""
 
     message = Signal(str)
+    use_preferences = Signal(str, str)  # a preference JSONL just written, its base model: start a run on it
 
     def __init__(self, db: Any, home: Home, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,7 +118,11 @@ class ComparePage(QWidget):
         self.md_button = QPushButton("Export Markdown…")
         self.md_button.setToolTip("Save the comparison as a Markdown report")
         self.md_button.clicked.connect(lambda: self.export("md"))
+        self.preference_button = PreferenceExportButton(db)
+        self.preference_button.message.connect(self.message)
+        self.preference_button.use_data.connect(self.use_preferences)
         exports = QHBoxLayout()
+        exports.addWidget(self.preference_button)
         exports.addStretch(1)
         exports.addWidget(self.csv_button)
         exports.addWidget(self.md_button)
@@ -196,6 +202,7 @@ class ComparePage(QWidget):
             self.message.emit(f"Rating not saved: {e}")
             return
         self.grid.set_rating(row, column, rating)
+        self.preference_button.set_comparison(self.comparison)  # a new rating may make the first pair
         self.message.emit(f"Row {row + 1}, {column}: " + (f"rated {rating}" if rating else "rating cleared"))
 
     def export(self, fmt: str) -> str | None:
@@ -283,6 +290,7 @@ class ComparePage(QWidget):
         self.setup.setEnabled(not running)
         for b in (self.csv_button, self.md_button):
             b.setEnabled(self.comparison is not None)
+        self.preference_button.set_comparison(self.comparison)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
