@@ -2,12 +2,15 @@
 Training step shows the loss, DPO variant, beta ... only for that task, and the YAML carries them back."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from studio.config import RunConfig, dump_config, load_config
 from studio.ui import cli_call
 from studio.ui.pages.wizard import WizardPage
 from studio.ui.pages.wizard.preference_settings import KTO_NOTE, ONLY_FOR, TITLE
+from studio.ui.pages.wizard.state import kto_file
 from tests.ui.test_preference_preview import KTO, PAIR
 from tests.ui.wizard_fakes import FakeCli
 
@@ -142,3 +145,56 @@ def test_load_config_fills_the_preference_settings(page, tmp_path):
     assert not step.preference.isHidden()
     assert (step.preference.form.value("loss"), step.preference.form.value("beta")) == ("orpo", 0.5)
     assert page.state.config["preference"] == {"loss": "orpo", "beta": 0.5}
+
+
+def test_a_kto_file_under_a_pair_loss_switches_to_kto_and_checks_again(page, monkeypatch):
+    state = page.state
+    state.config.update(task="preference", model="sample:smollm2", data={"train": "/d/k.jsonl"})
+    again = []
+    monkeypatch.setattr(state, "start_inspect", lambda force=False: again.append(force))
+    refused = {"ok": False, "columns": ["prompt", "completion", "label"],
+               "error": "k.jsonl: a KTO file (prompt / completion / label), but loss dpo needs pairs"}
+    state._on_inspected(refused, None)
+    assert state.config["preference"]["loss"] == "kto" and again == [True]
+    assert kto_file(refused) and not kto_file({"columns": ["prompt", "chosen", "rejected", "label"]})
+    state.config["task"] = "causal-lm"  # another task's error is left as it is
+    state.config.pop("preference")
+    state._on_inspected(refused, None)
+    assert "preference" not in state.config and again == [True]
+
+
+@pytest.mark.slow
+def test_real_inspection_previews_pairs_and_switches_a_kto_file_to_kto(qtbot, home, tiny_models, tmp_path,
+                                                                      monkeypatch):
+    """Through the real `studio inspect-data` (in this process): highlighted answers, then a KTO file."""
+    from tests.ui.test_wizard import SLOW_MS, InProcessCli
+
+    InProcessCli.calls, InProcessCli.canned = [], {}
+    monkeypatch.setattr(cli_call, "CliCall", InProcessCli)
+    pairs, kto = tmp_path / "pairs.jsonl", tmp_path / "kto.jsonl"
+    pairs.write_text("".join(json.dumps({"prompt": f"Greet sailor {i}", "chosen": f"Ahoy, matey {i}!",
+                                         "rejected": f"Hello {i}."}) + "\n" for i in range(12)), encoding="utf-8")
+    kto.write_text("".join(json.dumps({"prompt": f"Greet sailor {i}", "completion": f"Ahoy {i}!",
+                                       "label": i % 2 == 0}) + "\n" for i in range(12)), encoding="utf-8")
+    page = WizardPage(None, home)
+    qtbot.addWidget(page)
+    page.show()
+    choose_task(page, "preference")
+    page.set_model(str(tiny_models["llama"]))
+    page.next_button.click()
+    page.data_step.train_edit.setText(str(pairs))
+    qtbot.waitUntil(page.next_button.isEnabled, timeout=SLOW_MS)
+    first = page.state.inspect["examples"][0]
+    assert first["kind"] == "preference" and page.state.inspect["format"] == "preference"
+    answers = [first[side][s:e] for side in ("chosen", "rejected") for s, e in first["trained"][side]]
+    assert "Ahoy, matey 0!" in answers[0] and "Hello 0." in answers[1] and "Greet" not in "".join(answers)
+    text = page.data_step.examples.toPlainText()
+    assert text.index("chosen ✓") < text.index("Ahoy, matey 0!") < text.index("rejected ✗") < text.index("Hello 0.")
+
+    page.data_step.train_edit.setText(str(kto))
+    qtbot.waitUntil(lambda: page.next_button.isEnabled() and page.state.inspect.get("format") == "kto",
+                    timeout=SLOW_MS)
+    assert page.state.config["preference"]["loss"] == "kto"
+    assert "desirable" in page.data_step.examples.toPlainText()
+    page.training_step.enter()  # the Training step shows the loss the data needs
+    assert page.training_step.preference.form.value("loss") == "kto"

@@ -10,10 +10,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from studio.config import RunConfig, TrainingSpec, dump_config
+from studio.core.formats import REQUIRED
 from studio.core.schedules import optimizer_steps_per_epoch
 from studio.paths import Home
 from studio.ui import cli_call
 
+KTO, PAIRS = "kto", "preference"  # data.format of KTO rows and of preference pairs (core/formats.py)
 INSPECT_TIMEOUT_S = 300.0  # tokenizing a big file, or fetching a hub dataset, takes a while
 PROBE_TIMEOUT_S = 300.0
 LR_FIND_TIMEOUT_S = 3600.0  # ~100 training steps of the real model: minutes on a CPU
@@ -27,6 +29,13 @@ def unique_name(wanted: str, taken: set[str]) -> str:
     while f"{wanted}-{suffix}" in taken:
         suffix += 1
     return f"{wanted}-{suffix}"
+
+
+def kto_file(result: dict[str, Any] | None) -> bool:
+    """Whether an inspect-data answer is about a KTO file: prompt / completion / label, no pairs."""
+    columns = set((result or {}).get("columns") or [])
+    return (result or {}).get("format") == KTO or (set(REQUIRED[KTO]) <= columns
+                                                   and not set(REQUIRED[PAIRS]) <= columns)
 
 
 def initial_config() -> dict[str, Any]:
@@ -123,7 +132,8 @@ class WizardState(QObject):
     def inspect_key(self) -> tuple:
         """What the inspection depends on: model, task, remote code and the data section."""
         c = self.config
-        return (c["model"], c["task"], c.get("trust_remote_code"), repr(sorted(c["data"].items())))
+        return (c["model"], c["task"], c.get("trust_remote_code"), repr(sorted(c["data"].items())),
+                self.preference_loss())
 
     def start_inspect(self, force: bool = False) -> None:
         """Run `studio inspect-data` on the current data settings (unless this exact one is known)."""
@@ -133,10 +143,11 @@ class WizardState(QObject):
         self._keys["inspect"] = key
         self.inspect, self.inspect_error = None, None
         c = self.config
+        loss = self.preference_loss()  # a KTO file is refused for a pair loss, as training would
         try:
             path = self.write_temp({"name": "inspect", "task": c["task"], "model": c["model"],
-                                    "trust_remote_code": c.get("trust_remote_code", False), "data": c["data"]},
-                                   "inspect")
+                                    "trust_remote_code": c.get("trust_remote_code", False), "data": c["data"]}
+                                   | ({"preference": {"loss": loss}} if loss else {}), "inspect")
         except ValueError as e:  # ConfigError names the key
             self.inspect_error = str(e)
             self.inspected.emit()
@@ -157,7 +168,20 @@ class WizardState(QObject):
     def _on_inspected(self, result: Any, error: Any) -> None:
         self.inspect = result
         self.inspect_error = error or (result or {}).get("error")
+        if (self.config.get("task") == "preference" and self.inspect_error and self.preference_loss() != "kto"
+                and kto_file(result)):
+            # A KTO file (single answers labelled good or bad) trains with loss kto only, and the loss is
+            # chosen on a later step: choose it here rather than leave the Data step stuck on the error.
+            self.config["preference"] = {**(self.config.get("preference") or {}), "loss": "kto"}
+            self.start_inspect(force=True)
+            return
         self.inspected.emit()
+
+    def preference_loss(self) -> str | None:
+        """The preference loss entered (task preference), which the data is checked against."""
+        if self.config.get("task") != "preference":
+            return None
+        return (self.config.get("preference") or {}).get("loss")
 
     # --- methods and probe
     def load_methods(self) -> None:
