@@ -7,6 +7,8 @@ the product sets them; tests and `bench/` do, in the environment of the worker t
     STUDIO_FAULT_OOM_AT_STEP=k              raise torch.OutOfMemoryError as optimizer step k begins
     STUDIO_FAULT_OOM_WHILE_BATCH_ABOVE=n    ... but only while the micro-batch is larger than n
                                             (so a retry with a smaller one gets past it)
+    STUDIO_FAULT_KILL_AFTER_CHECKPOINT=k    SIGKILL the worker right after the checkpoint at step k
+                                            is complete (a power cut before anything else runs)
 """
 from __future__ import annotations
 
@@ -15,14 +17,19 @@ from typing import Any
 
 OOM_AT_STEP = "STUDIO_FAULT_OOM_AT_STEP"
 OOM_WHILE_BATCH_ABOVE = "STUDIO_FAULT_OOM_WHILE_BATCH_ABOVE"
+KILL_AFTER_CHECKPOINT = "STUDIO_FAULT_KILL_AFTER_CHECKPOINT"
 
 
 def injected_callbacks() -> list[Any]:
     """The fault callbacks the environment asks for; none in normal use."""
+    found = []
     at = os.environ.get(OOM_AT_STEP)
-    if not at:
-        return []
-    return [oom_at_step(int(at), int(os.environ.get(OOM_WHILE_BATCH_ABOVE, "0")))]
+    if at:
+        found.append(oom_at_step(int(at), int(os.environ.get(OOM_WHILE_BATCH_ABOVE, "0"))))
+    kill = os.environ.get(KILL_AFTER_CHECKPOINT)
+    if kill:
+        found.append(kill_after_checkpoint(int(kill)))
+    return found
 
 
 def oom_at_step(step: int, while_batch_above: int = 0) -> Any:
@@ -41,3 +48,20 @@ def oom_at_step(step: int, while_batch_above: int = 0) -> Any:
                     f"micro-batch {batch})")
 
     return _OutOfMemoryAtStep()
+
+
+def kill_after_checkpoint(step: int) -> Any:
+    """A TrainerCallback that SIGKILLs this process once the checkpoint at `step` is complete.
+
+    on_save runs after the checkpoint was published: whatever the worker had not written to the
+    store by then is lost, exactly as with a kill -9 or a power cut at that moment."""
+    import signal
+
+    from transformers import TrainerCallback
+
+    class _KillAfterCheckpoint(TrainerCallback):
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.global_step == step:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return _KillAfterCheckpoint()

@@ -12,15 +12,18 @@ from studio.store.db import transaction
 def add_metrics(
     db: sqlite_utils.Database, run_id: int, rows: Sequence[tuple[int, str, float, float]]
 ) -> None:
-    """Insert (step, name, value, wall_time) rows for a run in one transaction."""
+    """Insert (step, name, value, wall_time) rows for a run in one transaction; one row per (name, step)."""
     if not rows:
         return
     # One commit per batch: readers see a whole batch or none of it, and the
-    # worker pays one fsync-free WAL append instead of one per row.
+    # worker pays one fsync-free WAL append instead of one per row. A (run, name, step) already
+    # recorded keeps its row: the Trainer logs 'epoch' with the loss and again with the eval, and
+    # rows restored from a checkpoint's log on resume may already be there.
     with transaction(db):
         db.conn.executemany(
-            "INSERT INTO metrics (run_id, step, name, value, wall_time) VALUES (?, ?, ?, ?, ?)",
-            [(run_id, int(step), name, float(value), float(wall_time))
+            "INSERT INTO metrics (run_id, step, name, value, wall_time) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (run_id, name, step) DO NOTHING",
+            [(run_id, int(step), name, float(value), None if wall_time is None else float(wall_time))
              for step, name, value, wall_time in rows],
         )
 
@@ -49,7 +52,7 @@ def metric_names(db: sqlite_utils.Database, run_id: int) -> list[str]:
 
 
 def last_values(db: sqlite_utils.Database, run_id: int) -> dict[str, float]:
-    """Each metric's value at its highest step (the latest row wins a tie)."""
+    """Each metric's value at its highest step."""
     result: dict[str, float] = {}
     # One indexed LIMIT 1 lookup per name on (run_id, name, step) rather than a
     # grouped scan of every row, which grows with the length of the run.
@@ -69,3 +72,4 @@ def delete_after_step(db: sqlite_utils.Database, run_id: int, step: int) -> int:
     """Delete a run's metrics with step > step (resume from a checkpoint); returns rows deleted."""
     cursor = db.execute("DELETE FROM metrics WHERE run_id = ? AND step > ?", [run_id, step])
     return cursor.rowcount
+

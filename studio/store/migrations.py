@@ -209,3 +209,15 @@ def m008_exports(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_exports_adapter ON exports (adapter, created_at)")
+
+
+@MIGRATIONS(name="m009_metric_row_per_step")
+def m009_metric_row_per_step(db: sqlite_utils.Database) -> None:
+    """One metric row per (run, name, step): 'epoch' was logged twice at every eval step."""
+    # Keep the first row of each duplicate (the one a live monitor has already drawn).
+    db.execute(
+        "DELETE FROM metrics WHERE id NOT IN ("
+        " SELECT MIN(id) FROM metrics GROUP BY run_id, name, step)"
+    )
+    db.execute("DROP INDEX IF EXISTS idx_metrics_run_name_step")  # the unique index serves its lookups
+    db.execute("CREATE UNIQUE INDEX idx_metrics_run_name_step_unique ON metrics (run_id, name, step)")

@@ -33,7 +33,10 @@ class Recorder:
         self._requested: dict | None = None
         self._queue: list[tuple[int, str, float, float]] = []
         self._lock = threading.Lock()
-        self._step = 0
+        self._flush_lock = threading.Lock()  # held from taking the queue until its rows are committed
+        self._step: int | None = None  # unknown until a step ends or resume_at names the checkpoint's
+        self._step_time = 0.0  # seconds inside optimizer steps since the last loss log (for tokens/s)
+        self._step_began: float | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._writer, name="studio-recorder", daemon=True)
         self._last_log: tuple[float, int] | None = None
@@ -74,6 +77,11 @@ class Recorder:
         self._db_write(lambda db: runs.update_run(db, self.run_id, max_steps=steps,
                                                   trainable_params=trainable, total_params=total))
 
+    def resume_at(self, step: int) -> None:
+        """The run continues from `step` (its checkpoint's, 0 without one): the row says so at once."""
+        self._step = step
+        self._db_write(lambda db: runs.update_run(db, self.run_id, step=step))
+
     def checkpoint_saved(self, step: int, path: Path, removed: list[int]) -> None:
         """Register a complete checkpoint and forget rotated ones."""
         def write(db: Any) -> None:
@@ -90,6 +98,9 @@ class Recorder:
         recorder = self
 
         class _Forward(TrainerCallback):
+            def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                recorder.on_step_begin(args, state, control)
+
             def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
                 recorder.on_step_end(args, state, control)
 
@@ -99,37 +110,49 @@ class Recorder:
         return [_Forward()]
 
     # --- Trainer events
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._step_began = time.time()
+
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._step_began is not None:
+            self._step_time += time.time() - self._step_began
+            self._step_began = None
         self._step = state.global_step
         kind = self.requested()
         if kind and self.stop_reason is None:
             control.should_training_stop = True
             control.should_save = kind == "pause"  # pause = a complete checkpoint, then exit
             self.stop_reason = "paused" if kind == "pause" else "cancelled"
+        if control.should_save:
+            self.flush_metrics()  # see on_log: a checkpoint is never ahead of the recorded metrics
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
         if not logs:
             return
         now, step = time.time(), state.global_step
-        rows = []
-        for key, value in logs.items():
-            if not isinstance(value, (int, float)) or key.endswith(_SKIP_SUFFIXES):
-                continue
-            if key.startswith("train_") or key in ("total_flos", "num_input_tokens_seen"):
-                continue  # end-of-training summaries, not curves
-            rows.append((step, _RENAME.get(key, key), float(value), now))
+        rows = metric_rows(logs, step, now)
         if "loss" in logs:
             rows += self._throughput(now, step, state) + [
                 (step, k, v, now) for k, v in memory_metrics(self.device).items()]
         with self._lock:
             self._queue.extend(rows)
+        if control.should_save:
+            # The Trainer logs, evaluates, then saves the checkpoint: these rows must be committed
+            # before it is published, or a kill right after would leave the checkpoint ahead of the
+            # metrics, and a resume from it would never log those steps again (holes in the curves).
+            self.flush_metrics()
 
     def _throughput(self, now: float, step: int, state: Any) -> list[tuple[int, str, float, float]]:
+        """Tokens per second of training since the last loss log.
+
+        Only time inside optimizer steps counts: evaluation and checkpoint saves in between are not
+        training, and counting them made every point after one read 10x lower than the rest."""
         tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
         last, self._last_log = self._last_log, (now, tokens)
-        if last is None or now <= last[0] or tokens <= last[1]:
+        seconds, self._step_time = self._step_time, 0.0
+        if last is None or seconds <= 0 or tokens <= last[1]:
             return []
-        return [(step, "tokens_per_s", (tokens - last[1]) / (now - last[0]), now)]
+        return [(step, "tokens_per_s", (tokens - last[1]) / seconds, now)]
 
     # --- writer thread
     def _writer(self) -> None:
@@ -144,17 +167,27 @@ class Recorder:
             db.conn.close()
 
     def _flush(self, db: Any) -> None:
-        with self._lock:
-            rows, self._queue = self._queue, []
-        if rows:
-            metrics.add_metrics(db, self.run_id, rows)
+        self._write_metrics(db)
         runs.heartbeat(db, self.run_id, step=self._step)
         if self._requested is None:
             self._requested = commands.pending_command(db, self.run_id)
 
+    def _write_metrics(self, db: Any) -> None:
+        # Under the flush lock: a synchronous flush waits for rows the writer thread has taken
+        # but not yet committed, so "flushed" means every row queued so far is in the store.
+        with self._flush_lock:
+            with self._lock:
+                rows, self._queue = self._queue, []
+            if rows:
+                metrics.add_metrics(db, self.run_id, rows)
+
     def flush_now(self) -> None:
         """Write queued metrics synchronously (at the end of a run)."""
         self._db_write(self._flush)
+
+    def flush_metrics(self) -> None:
+        """Commit every queued metric row now, from the training thread (before a checkpoint)."""
+        self._db_write(self._write_metrics)
 
     def _db_write(self, fn: Any) -> None:
         db = open_db(self.db_path)
@@ -162,3 +195,15 @@ class Recorder:
             fn(db)
         finally:
             db.conn.close()
+
+
+def metric_rows(logs: dict, step: int, wall_time: float | None) -> list[tuple[int, str, float, float | None]]:
+    """A Trainer log entry → (step, name, value, wall time) rows, named as the store names them."""
+    rows = []
+    for key, value in logs.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or key.endswith(_SKIP_SUFFIXES):
+            continue
+        if key.startswith("train_") or key in ("total_flos", "num_input_tokens_seen", "step"):
+            continue  # end-of-training summaries, not curves ("step" is log_history's own key)
+        rows.append((step, _RENAME.get(key, key), float(value), wall_time))
+    return rows
