@@ -12,14 +12,24 @@ def register(sub) -> None:
     t.add_argument("--detach", action="store_true", help="print the run id and return at once")
     t.add_argument("--json", action="store_true", help='with --detach: print {"run_id": N} only')
     t.set_defaults(run=run_train)
-    r = sub.add_parser("runs", help="list runs (crashed workers are detected here)")
+    r = sub.add_parser("runs", help="list runs (crashed workers are detected here); rename, rm",
+                       description="Without a subcommand: list the runs.")
     r.add_argument("--json", action="store_true", help="print a JSON list, nothing else")
     r.set_defaults(run=run_runs)
+    rsub = r.add_subparsers(dest="runs_command", title="subcommands", metavar="SUBCOMMAND")
+    p = rsub.add_parser("rename", help="give a run another name")
+    p.add_argument("run_ref", metavar="run", help="run id or name")
+    p.add_argument("new", help="the new name (letters, digits, '-', '_', '.')")
+    p.set_defaults(run=run_rename)
+    p = rsub.add_parser("rm", help="delete a run with its folder (checkpoints, log); its adapters stay")
+    p.add_argument("run_ref", metavar="run", help="run id or name")
+    p.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
+    p.set_defaults(run=run_rm)
     s = sub.add_parser("show", help="one run: status, metrics, checkpoints, warnings, log tail")
     s.add_argument("run_ref", metavar="run", help="run id or name")
     s.add_argument("--json", action="store_true", help="print a JSON object, nothing else")
     s.set_defaults(run=run_show)
-    for name, text, fn in (("stop", "stop (cancel) a run at the next step", run_stop),
+    for name, text, fn in (("stop", "stop (cancel) a run at the next step; a paused run at once", run_stop),
                            ("pause", "pause a run: complete checkpoint, worker exits, memory freed", run_pause)):
         c = sub.add_parser(name, help=text)
         c.add_argument("run_ref", metavar="run", help="run id or name")
@@ -126,11 +136,13 @@ def _adapters(db) -> list[dict]:
 
 def run_stop(args, home, db, kind: str = "stop") -> int:
     from studio import jobs
+    from studio.jobs import run_admin
     from studio.store import runs
 
     run = runs.find_run(db, args.run_ref)
     print(f"asking run {run['id']} to {kind}…", file=sys.stderr)
-    run = jobs.request(db, run["id"], kind)
+    # A paused run has no worker to ask: stopping it marks it cancelled, its checkpoints kept.
+    run = run_admin.stop(db, run["id"]) if kind == "stop" else jobs.request(db, run["id"], kind)
     print(f"run {run['id']} is {run['status']}")
     return 0 if run["status"] in ("cancelled", "paused", "completed") else 1
 
@@ -152,3 +164,32 @@ def run_resume(args, home, db) -> int:
     from studio.follow import follow
 
     return follow(db, home, run["id"])
+
+
+def run_rename(args, home, db) -> int:
+    from studio.jobs import run_admin
+    from studio.store import runs
+
+    run = runs.find_run(db, args.run_ref)
+    renamed = run_admin.rename(db, run["id"], args.new)
+    print(f"run {run['id']} renamed from {run['name']} to {renamed['name']}")
+    return 0
+
+
+def run_rm(args, home, db) -> int:
+    from studio.jobs import run_admin
+    from studio.store import runs
+
+    run = runs.find_run(db, args.run_ref)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"studio: refusing to delete run {run['id']} without --yes (stdin is not a terminal)",
+                  file=sys.stderr)
+            return 2
+        answer = input(f"Delete run {run['id']} ({run['name']}) and its folder {home.run_dir(run['id'])}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept")
+            return 1
+    removed = run_admin.delete(db, home, run["id"])
+    print(f"deleted run {run['id']} ({run['name']})" + (f" and {', '.join(map(str, removed))}" if removed else ""))
+    return 0

@@ -18,6 +18,7 @@ from studio import __version__
 from studio.paths import Home
 from studio.resource_files import readme_path
 from studio.ui.lazy_pages import LazyPages
+from studio.ui.quit_guard import may_close
 from studio.ui.settings import restore_layout, restore_splitters, save_layout
 from studio.ui.widgets.live_plot import pg
 from studio.ui.widgets.nav_icons import nav_icon
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self._home = home
         self._settings = settings  # None: nothing is restored or saved (tests, screenshots)
+        # The user's window (with settings) says, on quitting mid-run, that training goes on; tests do not ask.
+        self.ask_on_quit = settings is not None
         self.setWindowTitle("Fine-tuning Studio")
         self._db = db
         self.nav = QListWidget()
@@ -136,6 +139,9 @@ class MainWindow(QMainWindow):
         page.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         if self._settings is not None:
             restore_splitters({name: page}, self._settings)
+        if name == "runs" and NEW_RUN_PAGE in self.pages:  # Clone config: a new wizard with a run's settings
+            page.clone_config.connect(lambda config: (self.pages[NEW_RUN_PAGE].clone(config),
+                                                      self.show_page(NEW_RUN_PAGE)))
         if name == "models":
             page.use_model.connect(lambda ref: (self.pages["wizard"].set_model(ref), self.show_page("wizard")))
         elif name == "runs" and hasattr(page, "new_run"):
@@ -227,7 +233,13 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About Fine-tuning Studio", about_text(self._home))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the layout (when given settings) as the window closes."""
+        """Remember the layout (when given settings) as the window closes; mid-run, say that training goes
+        on in the background and offer to stop it (quit_guard.py)."""
+        if self.ask_on_quit:
+            ok, _said = may_close(self, self._db)
+            if not ok:
+                event.ignore()
+                return
         if self._settings is not None:
             save_layout(self, self.pages.built(), self.current_page, self._settings)
         super().closeEvent(event)

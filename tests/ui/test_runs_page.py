@@ -134,7 +134,7 @@ def test_resume_a_paused_run(qtbot, store, home, monkeypatch):
     calls = []
     monkeypatch.setattr(jobs, "resume", lambda db, h, rid: calls.append((h, rid)) or 4242)
     page = build(qtbot, store, home)
-    assert page.detail.resume_button.isEnabled() and not page.detail.stop_button.isEnabled()
+    assert page.detail.resume_button.isEnabled() and page.detail.stop_button.isEnabled()  # stop: cancelled
     messages = []
     page.message.connect(messages.append)
     qtbot.mouseClick(page.detail.resume_button, Qt.MouseButton.LeftButton)

@@ -12,8 +12,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QSplitter, QStack
 from studio import jobs
 from studio.paths import Home
 from studio.store import metrics, open_db
+from studio.jobs import run_admin
 from studio.ui import tasks
 from studio.ui.widgets.empty_state import EmptyState
+from studio.ui.widgets.run_actions import RunActions
 from studio.ui.widgets.run_detail import RunDetail
 from studio.ui.widgets.run_overlay import RunOverlay
 from studio.ui.widgets.runs_table import COLUMNS, PROGRESS_COLUMN, ProgressDelegate, RunsTableModel
@@ -36,6 +38,7 @@ class RunsPage(QWidget):
     """Runs table refreshed at ~1 Hz (liveness checked), detail plots polled at ~10 Hz."""
 
     message = Signal(str)  # one-line outcomes for the status bar
+    clone_config = Signal(dict)  # a run's config for a new wizard (the table's context menu)
     new_run = Signal()  # the empty page's New run button
 
     def __init__(self, db: Any, home: Home, parent: QWidget | None = None,
@@ -66,6 +69,13 @@ class RunsPage(QWidget):
             header.resizeSection(COLUMNS.index(col), width)
         header.setSectionResizeMode(COLUMNS.index("Model"), QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        # Right-click: clone config, open folder, rename, delete with files (widgets/run_actions.py).
+        self.actions = RunActions(self.table, db, home, jobs.db_file(db) if db is not None else None)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self.actions.show_menu)
+        self.actions.message.connect(self.message)
+        self.actions.clone_config.connect(self.clone_config)
+        self.actions.changed.connect(self.refresh)
 
         self.detail = RunDetail(db, home)
         for button, kind in ((self.detail.stop_button, "stop"), (self.detail.pause_button, "pause"),
@@ -209,7 +219,9 @@ class RunsPage(QWidget):
                     if jobs.resume(db, home, run_id) is None:
                         return f"Run {run_id} is queued: it resumes when the running run ends."
                     return f"Run {run_id} resumed."
-                return f"Run {run_id} is {jobs.request(db, run_id, kind)['status']}."
+                # Stop: a paused run has no worker to ask; run_admin cancels it, checkpoints kept.
+                outcome = run_admin.stop(db, run_id) if kind == "stop" else jobs.request(db, run_id, kind)
+                return f"Run {run_id} is {outcome['status']}."
             finally:
                 db.conn.close()
 

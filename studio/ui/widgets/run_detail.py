@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from studio import jobs
+from studio.jobs import run_admin
 from studio.paths import Home
 from studio.ui.progress import StepRate, format_count, format_duration
 from studio.ui.widgets.metric_feed import MetricFeed
@@ -155,7 +156,7 @@ class RunDetail(QWidget):
         idle = busy is None
         self.stop_button.setText("Cancel" if queued else "Stop")
         self.stop_button.setToolTip(CANCEL_TIP if queued else STOP_TIP)
-        self.stop_button.setEnabled(idle and run["status"] in ("running", "queued"))
+        self.stop_button.setEnabled(idle and run_admin.stoppable(run))  # paused too: it becomes cancelled
         self.pause_button.setEnabled(idle and run["status"] == "running")
         self.resume_button.setEnabled(idle and jobs.resumable(run))
         self._show_log(jobs.log_tail(self._home, run["id"], lines=200))
