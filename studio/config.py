@@ -183,7 +183,7 @@ class RunConfig:
                           "(studio/preference_config.py)")
 
     def __post_init__(self) -> None:
-        self.preference = _preference_section(self.task, self.preference)
+        self.preference = _preference_section(self.task, self.preference, self.training)
         # An omitted learning rate is the method's own (prompt tuning 0.3, full 5e-5 ...), resolved here
         # so the stored config, `studio show` and the worker all hold the number actually used.
         if self.training.learning_rate is None:
@@ -220,17 +220,17 @@ class RunConfig:
         return d
 
 
-def _preference_section(task: str, value: Any) -> Any:
+def _preference_section(task: str, value: Any, training: TrainingSpec) -> Any:
     # Built here rather than typed on the field: studio/preference_config.py imports this module.
-    from studio.preference_config import PreferenceSpec
+    from studio.preference_config import PreferenceSpec, check_with_training
 
-    if isinstance(value, PreferenceSpec):
-        return value
     if task != "preference":
         if value is not None:
             raise ConfigError("only task preference reads this section", "preference")
         return None
-    return build_dataclass(PreferenceSpec, value, "preference")
+    spec = value if isinstance(value, PreferenceSpec) else build_dataclass(PreferenceSpec, value, "preference")
+    check_with_training(spec, training)
+    return spec
 
 
 def method_learning_rate(name: str) -> float:

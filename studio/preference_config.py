@@ -7,6 +7,7 @@ core/preference_trainer.py hands them to, and the knobs a user of LLaMA-Factory'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from studio.config import ConfigError, opt
 
@@ -57,3 +58,10 @@ class PreferenceSpec:
     def uses_reference(self) -> bool:
         """Whether the loss compares with a reference model (ORPO does not)."""
         return self.loss != "orpo"
+
+
+def check_with_training(pref: PreferenceSpec, training: Any) -> None:
+    """Training settings a preference loss cannot work with, as ConfigErrors naming the field."""
+    if pref.loss == "kto" and pref.kto_loss_type == "kto" and training.batch_size < 2:
+        raise ConfigError("KTO estimates its KL term from the other answers in the batch; use 2 or more",
+                          "training.batch_size")

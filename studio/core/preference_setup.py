@@ -6,7 +6,6 @@ for KTO), so a preference run hands it the rows from core/preference_data.py unt
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,6 @@ from studio.config import ConfigError, RunConfig
 # Architectures that generate text left to right; anything else (an encoder, a classifier) cannot
 # score a completion's log-probability, which DPO, KTO and ORPO all rest on.
 CAUSAL_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
-
-
-@dataclass
-class PreferenceData:
-    """The parts of PreparedData that run_training reads, for a preference run."""
-
-    warnings: list[str] = field(default_factory=list)
-    label_names: list[str] | None = None
-    source_lines: dict[str, Any] = field(default_factory=dict)
 
 
 def check_causal_model(folder: str) -> None:
@@ -40,9 +30,14 @@ def check_causal_model(folder: str) -> None:
                           "model")
 
 
-def preference_rows(cfg: RunConfig, tokenizer: Any) -> tuple[PreferenceData, Any, Any]:
-    """(data, train rows, eval rows or None) for TRL, from core/preference_data.py."""
-    from studio.core.preference_data import preference_dataset
+def preference_rows(cfg: RunConfig, tokenizer: Any) -> tuple[Any, Any, Any]:
+    """(PreparedData, train rows, eval rows or None) for TRL: core/preference_data.py's
+    preference_dataset, keeping the checked data's warnings for the run."""
+    from studio.core.preference_data import rows_to_dataset
+    from studio.core.preference_rows import prepare_preference
 
-    train_ds, eval_ds = preference_dataset(cfg, tokenizer)
-    return PreferenceData(), train_ds, eval_ds
+    data = prepare_preference(cfg.data, cfg.training.seed, cfg.preference.loss)
+    train = rows_to_dataset(data.train, data.format, tokenizer, data.source_lines["train"])
+    val = rows_to_dataset(data.validation, data.format, tokenizer, data.source_lines["validation"]) \
+        if data.validation else None
+    return data, train, val

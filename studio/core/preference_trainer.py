@@ -13,7 +13,7 @@ from typing import Any
 from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer
 from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
-from studio.config import ConfigError, RunConfig
+from studio.config import RunConfig
 from studio.core.trainer import StudioTrainerMixin
 
 
@@ -31,14 +31,6 @@ class StudioORPOTrainer(StudioTrainerMixin, ORPOTrainer):
 
 TRAINERS = {"dpo": (DPOConfig, StudioDPOTrainer), "kto": (KTOConfig, StudioKTOTrainer),
             "orpo": (ORPOConfig, StudioORPOTrainer)}
-
-
-def check_preference_run(cfg: RunConfig) -> None:
-    """Settings a preference loss cannot train with, as ConfigErrors naming the field."""
-    pref = cfg.preference
-    if pref.loss == "kto" and pref.kto_loss_type == "kto" and cfg.training.batch_size < 2:
-        raise ConfigError("KTO estimates its KL term from the other answers in the batch; use 2 or more",
-                          "training.batch_size")
 
 
 def preference_arguments(cfg: RunConfig) -> tuple[type, dict[str, Any]]:
@@ -67,7 +59,6 @@ def preference_trainer(cfg: RunConfig, model: Any, args: Any, **kwargs: Any) -> 
     `kwargs` are the Trainer and StudioTrainerMixin kwargs run_training passes to StudioTrainer."""
     from studio.core.preference_reference import reference_for
 
-    check_preference_run(cfg)
     _, trainer_class = TRAINERS[cfg.preference.loss]
     if cfg.preference.uses_reference:
         kwargs["ref_model"] = reference_for(model, cfg.method.name)
