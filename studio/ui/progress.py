@@ -10,9 +10,23 @@ class StepRate:
     def __init__(self, window_s: float = 60.0) -> None:
         self.window_s = window_s
         self._samples: deque[tuple[float, int]] = deque()
+        self._since: float | None = None
+
+    def start_at(self, wall_time: float | None) -> None:
+        """Only samples from wall_time on count: the current worker started then (a resume).
+
+        Steps before a pause or crash were taken at another pace, and the gap between the two
+        (the pause itself, the model loading again) is no part of the current rate."""
+        if wall_time is None or wall_time == self._since:
+            return
+        self._since = wall_time
+        while self._samples and self._samples[0][0] < wall_time:
+            self._samples.popleft()
 
     def add(self, wall_time: float, step: int) -> None:
         """Record that the run was at `step` at `wall_time`."""
+        if self._since is not None and wall_time < self._since:
+            return
         if self._samples and step < self._samples[-1][1]:
             self._samples.clear()  # resumed from an earlier checkpoint: old pace no longer applies
         if self._samples and self._samples[-1] == (wall_time, step):
@@ -25,6 +39,7 @@ class StepRate:
     def clear(self) -> None:
         """Forget all samples (another run was selected)."""
         self._samples.clear()
+        self._since = None
 
     def rate(self) -> float | None:
         """Steps per second, or None until two samples span some time and steps."""

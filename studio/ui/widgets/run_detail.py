@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import html
+import statistics
+from collections import deque
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -22,6 +24,8 @@ CANCEL_TIP = "Take the run out of the queue; it never starts (Resume queues it a
 # How the worker words an out-of-memory retry (studio/worker/oom.py RETRY_PREFIX; a test ties the two).
 OOM_RETRY_PREFIX = "Out of memory at step"
 MAX_OTHER_WARNINGS = 5
+# The header's tokens/s: the median of this many latest logged values (one odd step moves it not).
+RECENT_SPEEDS = 10
 
 
 class RunDetail(QWidget):
@@ -33,7 +37,8 @@ class RunDetail(QWidget):
         self._run: dict[str, Any] | None = None
         self._feed: MetricFeed | None = None
         self._rate = StepRate()
-        self._tokens_per_s: float | None = None
+        self._tokens_per_s: deque[float] = deque(maxlen=RECENT_SPEEDS)
+        self._worker_started: float | None = None  # the shown run's current worker (a resume changes it)
         self._epoch: float | None = None
         self._log_text = ""
 
@@ -71,7 +76,8 @@ class RunDetail(QWidget):
         pairs = (("Step", self.step_label, "Optimizer steps done / planned"),
                  ("Epoch", self.epoch_label, "Passes over the training data so far"),
                  ("ETA", self.eta_label, "Time left at the pace of the last minute"),
-                 ("Tokens/s", self.speed_label, "Training throughput at the last logged step"),
+                 ("Tokens/s", self.speed_label, "Training throughput: the median of the last "
+                                                f"{RECENT_SPEEDS} logged steps, as the Tokens/s plot shows"),
                  ("Stage", self.stage_label, "What the worker is doing"),
                  ("Trainable", self.params_label, "Parameters the method trains, of the model's total"))
         for i, (name, label, tip) in enumerate(pairs):
@@ -176,7 +182,15 @@ class RunDetail(QWidget):
         step, max_steps = run.get("step") or 0, run.get("max_steps")
         self.step_label.setText(f"{step} / {max_steps}" if max_steps else f"{step} / ?")
         self.epoch_label.setText("—" if self._epoch is None else f"{self._epoch:.2f}")
-        self.speed_label.setText("—" if self._tokens_per_s is None else f"{self._tokens_per_s:,.0f}")
+        # The pace of the current worker only: not the steps before a pause, nor the pause itself.
+        started = run.get("pid_started_at")
+        if started is not None and started != self._worker_started:
+            if self._worker_started is not None:
+                self._tokens_per_s.clear()  # resumed: the old worker's speeds say nothing of this one's
+            self._worker_started = started
+        self._rate.start_at(started)
+        speeds = self._tokens_per_s
+        self.speed_label.setText(f"{statistics.median(speeds):,.0f}" if speeds else "—")
         eta = self._rate.eta(step, max_steps) if run["status"] == "running" else None
         self.eta_label.setText(format_duration(eta))
 
@@ -190,7 +204,7 @@ class RunDetail(QWidget):
         for wall_time, step in batch.times:
             self._rate.add(wall_time, step)
         if "tokens_per_s" in batch.series:
-            self._tokens_per_s = float(batch.series["tokens_per_s"][1][-1])
+            self._tokens_per_s.extend(float(v) for v in batch.series["tokens_per_s"][1][-RECENT_SPEEDS:])
         if "epoch" in batch.series:
             self._epoch = float(batch.series["epoch"][1][-1])
         self.run_plots.add(batch.series)
@@ -206,7 +220,8 @@ class RunDetail(QWidget):
         if self._feed is not None:
             self._feed.ready.connect(self.poll_metrics)
         self._rate.clear()
-        self._tokens_per_s = self._epoch = None
+        self._tokens_per_s.clear()
+        self._epoch = self._worker_started = None
         self._log_text = ""
         self.log_box.clear()
         self.run_plots.reset(run.get("max_steps") if run else None)  # axes span the new run at once
