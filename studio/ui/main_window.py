@@ -80,8 +80,10 @@ class MainWindow(QMainWindow):
         self.nav.addItems([PAGE_TITLES[name] for name in PAGES])
         self.nav.setFixedWidth(150)
         self.nav.setIconSize(QSize(20, 20))
+        # A styled item draws its own selection: say it, or the chosen page is white on white.
         self.nav.setStyleSheet("QListWidget { padding: 4px; } QListWidget::item { padding: 7px 8px; "
-                               "border-radius: 4px; }")
+                               "border-radius: 4px; } QListWidget::item:selected { "
+                               "background: palette(highlight); color: palette(highlighted-text); }")
         self._set_nav_icons()
         self.stack = QStackedWidget()
         factories = {name: (lambda n=name: _PAGE_CLASSES[n]()(db, home)) for name in PAGES}

@@ -29,6 +29,11 @@ def test_empty_plot_spans_the_run_not_minus_ten_to_fifteen(qtbot):
     assert (x0, x1) == (0, 10) and (y0, y1) == (0, 1)
     plot.set_max_steps(240)
     assert _ranges(plot)[0] == [0, 240]
+    left = plot.getPlotItem().getAxis("left")
+    assert plot._waiting.isVisible() and not left.style["showValues"]  # "no points yet", no fake 0…1 values
+    plot.append("tokens_per_s", [1], [500.0])
+    plot.flush()
+    assert not plot._waiting.isVisible() and left.style["showValues"]
 
 
 def test_one_point_shows_from_zero_and_covers_the_point(qtbot):

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 from studio.ui.widgets.nav_icons import nav_icon
 
 ICON_PX = 56
+HINT_WIDTH = 480
 
 
 class EmptyState(QWidget):
@@ -31,7 +32,8 @@ class EmptyState(QWidget):
         self.hint = QLabel(hint)
         self.hint.setWordWrap(True)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setMaximumWidth(520)
+        # A fixed width: a word-wrapped label centred by the layout would otherwise shrink to one word.
+        self.hint.setFixedWidth(HINT_WIDTH)
         self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton(button or "")
         self.button.setVisible(bool(button))

@@ -15,6 +15,7 @@ import pyqtgraph as pg  # noqa: E402
 from studio.ui.widgets.plot_axes import BytesAxis, empty_x_range, single_y_range  # noqa: E402
 from studio.ui.widgets.plot_legend import fit_legend, legend_below  # noqa: E402
 
+WAITING, WAITING_COLOR = "no points yet", "#8a8a8a"  # mid grey: readable on light and dark
 # Colours for series added on the fly (layer groups, runs in an overlay): matplotlib's tab10.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf")
@@ -120,6 +121,11 @@ class LivePlot(pg.PlotWidget):
         # Below the x axis, not over the curves (issue 12: legends covered curves and were cut).
         self._legend = legend_below(item)
         item.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+        # Before the first point: say so in the plot, and no made-up y values on its axis.
+        self._waiting = pg.TextItem(WAITING, color=WAITING_COLOR, anchor=(0.5, 0.5))
+        self._waiting.setZValue(10)
+        self._waiting.hide()
+        item.addItem(self._waiting, ignoreBounds=True)
         self.setMinimumSize(220, 160)
         self._fit_range()
 
@@ -209,8 +215,12 @@ class LivePlot(pg.PlotWidget):
         box = self.getPlotItem().getViewBox()
         points = [(name, len(buf)) for name, buf in self._buffers.items() if len(buf)]
         total = sum(n for _, n in points)
+        if self._waiting.isVisible() != (total == 0):  # only on a change: setStyle re-lays the axis out
+            self._waiting.setVisible(total == 0)
+            self.getPlotItem().getAxis("left").setStyle(showValues=total > 0)
         if total <= 1:
             low, high = empty_x_range(self._max_steps)
+            self._waiting.setPos((low + high) / 2, 0.5)
             box.disableAutoRange()
             if total == 1:
                 x, y = self._buffers[points[0][0]].last()
