@@ -115,7 +115,9 @@ def run_show(args, home, db) -> int:
     for w in run.get("warnings") or []:
         print(f"          warning: {w}")
     if run["log_tail"]:
-        print("--- worker log (tail) ---\n" + run["log_tail"])
+        from studio.jobs.log_lines import readable_log
+
+        print("--- worker log (tail) ---\n" + readable_log(run["log_tail"]))
     return 0
 
 

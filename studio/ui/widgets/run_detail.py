@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
 
 from studio import jobs
 from studio.jobs import run_admin
+from studio.jobs.log_lines import readable_log
 from studio.paths import Home
 from studio.ui.progress import StepRate, format_count, format_duration
 from studio.ui.widgets.metric_feed import MetricFeed
@@ -165,7 +166,7 @@ class RunDetail(QWidget):
         self.stop_button.setEnabled(idle and run_admin.stoppable(run))  # paused too: it becomes cancelled
         self.pause_button.setEnabled(idle and run["status"] == "running")
         self.resume_button.setEnabled(idle and jobs.resumable(run))
-        self._show_log(jobs.log_tail(self._home, run["id"], lines=200))
+        self._show_log(readable_log(jobs.log_tail(self._home, run["id"], lines=200)))  # Trainer dicts in words
 
     @staticmethod
     def _status(run: dict[str, Any]) -> str:
