@@ -40,7 +40,12 @@ def load_and_check(config: str | Path | RunConfig, base_dir: Path | None = None)
             raise ConfigError(str(e), "model", source) from None
         if src.kind != "hub":
             cfg = replace(cfg, model=model)
-        data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
+        if cfg.task == "preference":  # also checks the file suits the loss (KTO rows are no pairs)
+            from studio.core.preference_rows import prepare_preference
+
+            data = prepare_preference(cfg.data, cfg.training.seed, cfg.preference.loss)
+        else:
+            data = prepare_data(cfg.data, cfg.task, cfg.training.seed)
     except (ConfigError, DataError) as e:
         raise SubmitError(str(e)) from None
     return cfg, data

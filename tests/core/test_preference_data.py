@@ -127,3 +127,17 @@ def test_a_json_file_may_mix_texts_and_messages(tmp_path):
     data = prep(path)
     assert data.train[1]["prompt"] == [{"role": "user", "content": PAIR["prompt"]}]
     assert data.train[1]["chosen"] == [{"role": "assistant", "content": PAIR["chosen"]}]
+
+
+def test_the_config_check_refuses_a_kto_file_for_dpo_before_any_run(tmp_path, tiny_models):
+    from studio.core.config_check import SubmitError, load_and_check
+    from tests.conftest import write_config
+
+    kto = write_jsonl(tmp_path / "k.jsonl", [KTO_ROW, {**KTO_ROW, "label": False}])
+    cfg = write_config(tmp_path, task="preference", model=str(tiny_models["gpt2"]), preference={"loss": "dpo"},
+                       data={"train": str(kto)})
+    with pytest.raises(SubmitError, match=f"{kto}: a KTO file .*loss dpo needs pairs"):
+        load_and_check(cfg)
+    _, data = load_and_check(write_config(tmp_path, task="preference", model=str(tiny_models["gpt2"]),
+                                          preference={"loss": "kto"}, data={"train": str(kto)}))
+    assert data.format == "kto" and len(data.train) == 2
