@@ -125,3 +125,24 @@ def test_a_classification_adapter_is_refused_saying_why(session, adapters):
     with pytest.raises(ConfigError) as e:
         session.swap(adapters["cls"])
     assert e.value.path == "adapter" and "does not generate text" in str(e.value)
+
+
+@pytest.mark.gpu
+def test_on_cuda_the_reply_streams_swaps_and_stops(tiny_models, adapters, tmp_path):
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("the CUDA path needs a CUDA device (the same steps run on CPU above)")
+    s = ChatSession(str(tiny_models["gpt2"]), resolve=folders, models_dir=tmp_path, device="cuda")
+    try:
+        assert s.describe()["device"].startswith("cuda")
+        base_pieces, base = reply(s)
+        assert len(base_pieces) >= 2
+        s.swap(adapters["lora"])
+        assert reply(s)[1]["text"] != base["text"]
+        stop = threading.Event()
+        stop.set()
+        stopped = s.generate(HI, Sampling(greedy=True, max_new_tokens=60), lambda t: None, stop)["stats"]
+        assert stopped["stopped"] is True and stopped["tokens"] <= 1
+    finally:
+        s.close()

@@ -45,6 +45,7 @@ def say(qtbot, page, text, max_new_tokens=4):
 def test_tokens_appear_one_by_one_while_the_window_stays_free(qtbot, page):
     load(qtbot, page)
     assert "tiny-base (base only)" in page.state.text() and page.send_button.isEnabled()
+    assert "Type a message below" in page.transcript.toPlainText()  # no longer "Load a model"
     say(qtbot, page, "hello", max_new_tokens=6)
     assert page.input.toPlainText() == "" and page.busy == "generating" and page.stop_button.isEnabled()
     qtbot.waitUntil(lambda: "w1" in page.transcript.toPlainText(), timeout=10000)
@@ -97,7 +98,7 @@ def test_the_whole_history_and_the_system_prompt_go_with_each_request(qtbot, pag
 def test_adapters_swap_without_reloading_and_classifiers_are_not_offered(qtbot, page):
     names = [page.picker.adapter.itemText(i) for i in range(page.picker.adapter.count())]
     assert names == ["none (base model only)", "pirate"]
-    assert "sentiment" in page.picker.not_offered.text() and "do not generate text" in page.picker.not_offered.text()
+    assert "sentiment" in page.picker.not_offered.text() and "does not generate text" in page.picker.not_offered.text()
     load(qtbot, page)
     pid = page.proc.pid()
     page.picker.adapter.setCurrentIndex(1)

@@ -18,15 +18,15 @@ from studio.store import adapters
 from studio.ui.widgets.chat_controls import ChatControls
 from studio.ui.widgets.chat_model import ChatModelPicker
 from studio.ui.widgets.chat_process import ChatProcess
-from studio.ui.widgets.chat_transcript import ChatTranscript
+from studio.ui.widgets.chat_transcript import EMPTY, READY, ChatTranscript
 
 
-def stats_note(stats: dict[str, Any]) -> str:
-    """A reply's stats in words: tokens, speed, and whether it was stopped or older turns were left out."""
+def stats_note(stats: dict[str, Any], adapter: bool = True) -> str:
+    """A reply's stats in words: tokens, speed, the adapter, whether it was stopped or turns were left out."""
     parts = [f"{stats.get('tokens', 0)} tokens"]
     if stats.get("tokens_per_s"):
         parts.append(f"{stats['tokens_per_s']:.1f} tokens/s")
-    if stats.get("adapter"):
+    if adapter and stats.get("adapter"):
         parts.append(stats["adapter"])
     if stats.get("stopped"):
         parts.append("stopped")
@@ -286,6 +286,9 @@ class ChatPage(QWidget):
                 self.proc.send(request)
         elif kind == "loaded":
             self.loaded, self.busy = event, None
+            self.transcript.hint = READY
+            if not self.turns:
+                self.transcript.show_turns([])
             self.state.setText(f"{self._model_words()} — loaded in {event.get('base_load_s', 0):.1f} s on "
                                f"{event.get('device')}" + ("" if event.get("chat_template") else
                                                            "; no chat template: turns are sent as <|role|> blocks"))
@@ -308,7 +311,7 @@ class ChatPage(QWidget):
         self.turns.append({"role": "assistant", "content": event.get("text", self.transcript.reply)})
         self.notes[len(self.turns) - 1] = stats_note(stats)
         self.transcript.show_turns(self.turns, self.notes)
-        self.state.setText(f"{self._model_words()} — {stats_note(stats)}")
+        self.state.setText(f"{self._model_words()} — {stats_note(stats, adapter=False)}")
 
     def _request_failed(self, event: dict[str, Any]) -> None:
         op, message = event.get("op"), event.get("message", "unknown error")
@@ -326,6 +329,7 @@ class ChatPage(QWidget):
         if self.busy == "generating":
             self.transcript.show_turns(self.turns, self.notes)
         self.busy, self.loaded, self.ready, self._outbox = None, None, False, []
+        self.transcript.hint = EMPTY
         self._show_error(message + "\nRestart starts it again and reloads the model; the conversation stays.")
         self.state.setText("No model loaded.")
         self.message.emit("The chat process ended unexpectedly")

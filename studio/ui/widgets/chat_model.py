@@ -73,9 +73,12 @@ class ChatModelPicker(QGroupBox):
         index = self.adapter.findData(keep) if keep else 0
         self.adapter.setCurrentIndex(max(0, index))
         self.adapter.blockSignals(False)
+        one = len(classifiers) == 1
         self.not_offered.setText(
-            f"Not offered: {', '.join(classifiers)} — classification adapter{'s' if len(classifiers) > 1 else ''} "
-            "predict labels and do not generate text; compare them on the Compare page." if classifiers else "")
+            f"Not offered: {', '.join(classifiers)} — "
+            + ("a classification adapter predicts labels and does not generate text; compare it" if one else
+               "classification adapters predict labels and do not generate text; compare them")
+            + " on the Compare page." if classifiers else "")
         self.not_offered.setVisible(bool(classifiers))
 
     def base_ref(self) -> str:

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 LABELS = {"user": "You", "assistant": "Model", "system": "System"}
 COLOURS = {"user": "#2f6fde", "assistant": "#1f9d55", "system": "#8a6d3b"}
-EMPTY = ("<p style='color:gray'>Load a model on the left, then type below and press Enter "
-         "(Shift+Enter for a new line).</p>")
+EMPTY = "Load a model on the left, then type below and press Enter (Shift+Enter for a new line)."
+READY = "Type a message below and press Enter (Shift+Enter for a new line)."
 
 
 def turn_html(role: str, content: str, note: str = "") -> str:
@@ -32,13 +32,14 @@ class ChatTranscript(QTextBrowser):
         super().__init__(parent)
         self.setOpenLinks(False)
         self.reply = ""  # the streamed reply so far
+        self.hint = EMPTY  # what an empty conversation says
         self.show_turns([])
 
     def show_turns(self, turns: list[dict[str, str]], notes: dict[int, str] | None = None) -> None:
         """Render the whole conversation (notes: per turn index, e.g. the reply's tokens/s)."""
         notes = notes or {}
         html = "".join(turn_html(t["role"], t["content"], notes.get(i, "")) for i, t in enumerate(turns))
-        self.setHtml(html or EMPTY)
+        self.setHtml(html or f"<p style='color:gray'>{escape(self.hint)}</p>")
         self._to_end()
 
     def begin_reply(self, turns: list[dict[str, str]], notes: dict[int, str] | None = None) -> None:
