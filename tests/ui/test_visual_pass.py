@@ -91,4 +91,6 @@ def test_adapters_and_compare_empty_states(qtbot, store, home):
     qtbot.addWidget(compare)
     compare.show()
     assert compare.empty.isVisible() and not compare.tabs.isVisible()
+    hint = compare.empty.hint  # every wrapped line fits (the last one was cut off)
+    assert hint.height() >= hint.heightForWidth(hint.width()) > 3 * hint.fontMetrics().lineSpacing()
     assert "adapters" in compare.empty.hint.text()

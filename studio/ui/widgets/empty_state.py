@@ -34,6 +34,7 @@ class EmptyState(QWidget):
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # A fixed width: a word-wrapped label centred by the layout would otherwise shrink to one word.
         self.hint.setFixedWidth(HINT_WIDTH)
+        self._fit_hint()
         self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.button = QPushButton(button or "")
         self.button.setVisible(bool(button))
@@ -55,6 +56,12 @@ class EmptyState(QWidget):
         """Change what it says (e.g. 'no matches' against 'nothing yet')."""
         self.title.setText(title)
         self.hint.setText(hint)
+        self._fit_hint()
+
+    def _fit_hint(self) -> None:
+        # The layout asks a centred label for its plain size hint, not its height at this width: the
+        # last lines were cut. Fix the height to what the wrapped text needs.
+        self.hint.setFixedHeight(self.hint.heightForWidth(HINT_WIDTH))
 
     def _paint_icon(self) -> None:
         icon = nav_icon(self._icon_name, self.palette())
@@ -63,6 +70,8 @@ class EmptyState(QWidget):
             self.icon.setPixmap(icon.pixmap(QSize(ICON_PX, ICON_PX), QIcon.Mode.Disabled))
 
     def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_hint()
         if event.type() == QEvent.Type.PaletteChange:
             self._paint_icon()  # the drawing follows the theme
         super().changeEvent(event)
