@@ -13,6 +13,7 @@ from studio.store import comparisons
 from studio.ui import cli_call
 from studio.ui.main_window import MainWindow
 from studio.ui.pages.compare import ComparePage
+from studio.ui.widgets.preference_export import summary_text
 from tests.ui.test_compare_page import PROMPTS, stored
 from tests.ui.wizard_fakes import FakeCli
 
@@ -55,7 +56,7 @@ def test_export_writes_pairs_the_validator_accepts_and_offers_a_new_run(qtbot, s
     assert rows == [{"prompt": PROMPTS[0], "chosen": "arr, jumps", "rejected": "jumps over"},
                     {"prompt": PROMPTS[1], "chosen": "Paris, matey.", "rejected": "Paris."},
                     {"prompt": PROMPTS[1], "chosen": "Paris, with butter.", "rejected": "Paris."}]
-    assert said.args == [f"Wrote 3 preference pairs to {path}; skipped 1 equally rated output pairs"]
+    assert said.args == [f"Wrote 3 preference pairs to {path}; skipped 1 output pair (1 rated equally)"]
     checked = prepare_preference(DataSpec(train=str(path)), seed=0, loss="dpo")  # what `studio train` reads
     assert checked.format == "preference"
 
@@ -77,3 +78,9 @@ def test_use_in_a_new_run_opens_the_wizard_on_the_file(qtbot, store, home, tmp_p
     wizard = window.pages["wizard"]
     assert window.current_page == "wizard" and wizard.current == 1
     assert wizard.state.config["task"] == "preference" and wizard.state.config["data"]["train"] == str(path)
+
+
+def test_summary_counts_what_was_skipped():
+    assert summary_text({"pairs": 1, "ties": 0, "identical": 0}, "f") == "Wrote 1 preference pair to f"
+    assert summary_text({"pairs": 4, "ties": 2, "identical": 1}, "f") == \
+        "Wrote 4 preference pairs to f; skipped 3 output pairs (2 rated equally, 1 with the same text)"

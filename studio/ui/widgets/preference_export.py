@@ -81,8 +81,10 @@ class PreferenceExportButton(QPushButton):
 
 
 def summary_text(summary: dict[str, Any], path: str) -> str:
-    """'Wrote 6 preference pairs to FILE; skipped 2 equally rated output pairs'."""
+    """'Wrote 6 preference pairs to FILE; skipped 2 output pairs (2 rated equally)'."""
     n, ties, same = summary.get("pairs", 0), summary.get("ties", 0), summary.get("identical", 0)
-    skipped = [f"{ties} equally rated" if ties else "", f"{same} with the same text" if same else ""]
-    skipped_text = f"; skipped {' and '.join(s for s in skipped if s)} output pairs" if ties or same else ""
-    return f"Wrote {n} preference pair{'s' if n != 1 else ''} to {path}{skipped_text}"
+    why = ", ".join(x for x in (f"{ties} rated equally" if ties else "", f"{same} with the same text" if same else "")
+                    if x)
+    skipped = ties + same
+    tail = f"; skipped {skipped} output pair{'s' if skipped != 1 else ''} ({why})" if skipped else ""
+    return f"Wrote {n} preference pair{'s' if n != 1 else ''} to {path}{tail}"
