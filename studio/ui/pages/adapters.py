@@ -22,7 +22,7 @@ from studio.ui.widgets.adapter_table import COLUMNS, AdapterTable, fill_choices,
 from studio.ui.widgets.empty_state import EmptyState
 from studio.ui.widgets.error_dialog import show_error
 from studio.ui.widgets.export_dialog import ExportDialog, mergeable, why_not_mergeable
-from studio.ui.widgets.merge_dialog import MergeDialog
+from studio.ui.widgets.merge_dialog import MergeDialog, problems
 
 __all__ = ["AdaptersPage", "COLUMNS", "NO_ADAPTERS", "metrics_text"]
 NO_ADAPTERS = "No adapters yet: a completed run saves one here, or import one (Import…)."
@@ -175,7 +175,11 @@ class AdaptersPage(QWidget):
         self.rename_button.setEnabled(one)
         self.delete_button.setEnabled(bool(rows))
         self.export_button.setEnabled(one)
-        self.merge_button.setEnabled(len(rows) >= 2)
+        # Merge… only for a selection that can be merged (LoRA causal-LM adapters of one base); else why not.
+        merge_problems = problems(rows)
+        self.merge_button.setEnabled(not merge_problems)
+        self.merge_button.setToolTip("Combine the selected LoRA adapters of one base (linear, TIES, DARE)"
+                                     if not merge_problems else "Cannot merge: " + "; ".join(merge_problems))
         self.compare_button.setEnabled(bool(rows))
         can_merge = not one or mergeable(rows[0].get("method"))
         self.export_button.setText("Export…" if can_merge else "Export adapter only…")

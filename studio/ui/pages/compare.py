@@ -38,8 +38,20 @@ def summary_text(c: dict[str, Any]) -> str:
                 else "greedy")
     t = (c.get("results") or {}).get("timings") or {}
     load = f" · base loaded in {t['base_load_s']:.1f} s" if t.get("base_load_s") is not None else ""
+    # A classifier generates nothing: its columns hold each one's predicted label, not decoded text.
+    how = ("the predicted label of each column" if c.get("task") == "classification" else
+           f"{decoding}, seed {s.get('seed')}, up to {s.get('max_new_tokens')} new tokens")
     return (f"<b>#{c['id']} {c.get('name') or ''}</b><br>base {c['base_model']} ({c.get('task') or '?'}) · "
-            f"{decoding}, seed {s.get('seed')}, up to {s.get('max_new_tokens')} new tokens{load}")
+            f"{how}{load}")
+
+
+def running_text(args: list[str]) -> str:
+    """The right-hand side while a comparison runs: which base and columns (from its command line)."""
+    base = args[args.index("--base") + 1] if "--base" in args else "?"
+    columns = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--adapter"]
+    names = ", ".join(Path(c).name for c in columns) or "the base alone"
+    return (f"<b>Comparing…</b><br>base {base} with {names}. The outputs appear here when it is done; "
+            "the progress is under Run.")
 
 
 class ComparePage(QWidget):
@@ -246,6 +258,10 @@ class ComparePage(QWidget):
         self.call.finished.connect(self._finished)
         self._started = time.monotonic()
         self.status.setText("Running… loading the base model")
+        # The previous result must not pass for this run's: clear it and say what is being computed.
+        self.show_comparison(None)
+        self.empty.hide()
+        self.title.setText(running_text(args))
         self.busy.show()
         self._clock.start()
         self.call.start()
@@ -264,6 +280,8 @@ class ComparePage(QWidget):
         self._clock.stop()
         self.busy.hide()
         self.status.setText(text)
+        if self.comparison is None:
+            self.show_comparison(None)  # stopped or failed: the empty state again, not 'Comparing…'
         if self._prompts_file:
             Path(self._prompts_file).unlink(missing_ok=True)
             self._prompts_file = None

@@ -17,6 +17,7 @@ WRONG_BRUSH = QBrush(QColor(217, 83, 79, 70))   # a wrong prediction
 SAME_BRUSH = QBrush(QColor(128, 128, 128))      # text of a cell identical to the base's
 LOWER_IS_BETTER = ("loss", "perplexity")
 PROMPT_WIDTH = 220  # pixels of the prompt column; the outputs share the rest
+MAX_HEADER_WIDTH = 280  # a longer column name elides in the middle (full name in its tooltip)
 TOP_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
 
 
@@ -32,6 +33,20 @@ def best_column(name: str, values: dict[str, Any]) -> str | None:
         return None
     pick = min if any(k in name for k in LOWER_IS_BETTER) else max
     return pick(numbers, key=numbers.__getitem__)
+
+
+def fit_headers(table: QTableWidget, labels: list[str], first: int = 0) -> None:
+    """Column names shown whole: columns share the width but never get narrower than the longest name
+    (up to MAX_HEADER_WIDTH, then elided in the middle), scrolling sideways instead; tooltips hold the names."""
+    header = table.horizontalHeader()
+    header.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    metrics = header.fontMetrics()
+    widest = max((metrics.horizontalAdvance(label) for label in labels), default=0)
+    header.setMinimumSectionSize(min(widest + 24, MAX_HEADER_WIDTH))  # 24: the section's padding
+    for k, label in enumerate(labels, first):  # `first`: the column labels[0] names
+        item = table.horizontalHeaderItem(k)
+        if item is not None:
+            item.setToolTip(label)
 
 
 class CompareGrid(QTableWidget):
@@ -57,10 +72,12 @@ class CompareGrid(QTableWidget):
         rows = grid_rows(c) if c else []
         self.setColumnCount(len(self.columns) + 1)
         self.setRowCount(len(rows))
-        self.setHorizontalHeaderLabels(["Prompt", *("base only" if col == BASE else col for col in self.columns)])
+        labels = ["Prompt", *("base only" if col == BASE else col for col in self.columns)]
+        self.setHorizontalHeaderLabels(labels)
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        fit_headers(self, labels[1:], first=1)
         self.setColumnWidth(0, PROMPT_WIDTH)
         for r, row in enumerate(rows):
             prompt = QTableWidgetItem(row["prompt"])
@@ -170,6 +187,7 @@ class CompareMetrics(QWidget):
         self.metrics.setRowCount(len(rows))
         self.metrics.setColumnCount(len(cols))
         self.metrics.setHorizontalHeaderLabels(labels)
+        fit_headers(self.metrics, labels)
         self.metrics.setVerticalHeaderLabels([name for name, _ in rows])
         bold = QFont()
         bold.setBold(True)
@@ -188,6 +206,7 @@ class CompareMetrics(QWidget):
         self.predictions.setRowCount(len(gold))
         self.predictions.setColumnCount(len(cols) + 1)
         self.predictions.setHorizontalHeaderLabels(["gold", *labels])
+        fit_headers(self.predictions, labels, first=1)
         for r, g in enumerate(gold):
             self.predictions.setItem(r, 0, QTableWidgetItem(str(g)))
             for k, col in enumerate(cols, 1):
