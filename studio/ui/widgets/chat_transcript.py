@@ -7,6 +7,7 @@ unless the user scrolled up to read.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QWidget
@@ -23,6 +24,25 @@ def turn_html(role: str, content: str, note: str = "") -> str:
     note_html = f" <span style='color:gray'>· {escape(note)}</span>" if note else ""
     body = escape(content).replace("\n", "<br>")
     return f"<p style='margin-top:10px'>{label}{note_html}<br>{body}</p>"
+
+
+def stats_note(stats: dict[str, Any], adapter: bool = True) -> str:
+    """A reply's stats in words: tokens, speed, the adapter, whether it was stopped or turns were left out."""
+    parts = [f"{stats.get('tokens', 0)} tokens"]
+    if stats.get("tokens_per_s"):
+        parts.append(f"{stats['tokens_per_s']:.1f} tokens/s")
+    if adapter and stats.get("adapter"):
+        parts.append(stats["adapter"])
+    if stats.get("stopped"):
+        parts.append("stopped")
+    if stats.get("dropped_turns"):
+        parts.append(f"{stats['dropped_turns']} oldest exchange(s) left out to fit the context")
+    return " · ".join(parts)
+
+
+def one_line(turns: list[dict[str, str]]) -> str:
+    """The conversation as one prompt line (Compare takes one prompt a line): 'user: … assistant: …'."""
+    return " ".join(f"{t['role']}: {' '.join(t['content'].split())}" for t in turns)
 
 
 class ChatTranscript(QTextBrowser):
