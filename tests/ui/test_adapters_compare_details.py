@@ -30,6 +30,8 @@ def test_merge_is_enabled_only_for_mergeable_selections(qtbot, store, home):
             page.table.select_row(next(r for r, row in enumerate(page.table.rows) if row["name"] == name))
     choose("pirate", "chef")
     assert page.merge_button.isEnabled()
+    row = next(r for r, a in enumerate(page.table.rows) if a["name"] == "pirate")
+    assert page.table.item(row, 0).toolTip() == f"pirate\n{page.table.rows[row]['path']}"  # whole name, then path
     choose("sent-a", "sent-b")
     assert not page.merge_button.isEnabled()
     assert "only causal-lm adapters combine" in page.merge_button.toolTip()

@@ -120,7 +120,8 @@ class AdapterTable(QTableWidget):
     @staticmethod
     def _tip(row: dict[str, Any], column: int, text: str) -> str:
         if column == 0:
-            return f"{row['path']}" + ("\nThe folder is missing" if row.get("missing") else "")
+            # The whole name (the cell may elide it) and where the adapter lives.
+            return f"{row['name']}\n{row['path']}" + ("\nThe folder is missing" if row.get("missing") else "")
         return text
 
     def apply_filter(self, text: str, method: str | None) -> int:
