@@ -48,8 +48,14 @@ def test_pair_shows_chosen_and_rejected_side_by_side_with_their_answers_highligh
     tables = view.document().rootFrame().childFrames()  # Qt lays the pair out as one table: two cells
     assert len(tables) == 1 and (tables[0].rows(), tables[0].columns()) == (1, 2)
     left, right = (cell_text(tables[0].cellAt(0, i)) for i in range(2))
-    assert left.startswith("chosen ✓") and left.endswith("Ahoy, matey!<eos>")
-    assert right.startswith("rejected ✗") and right.endswith("Hello.<eos>")
+    # Each side shows its answer; the prompt they share is shown once, above them.
+    assert left == "chosen ✓\nAhoy, matey!<eos>" and right == "rejected ✗\nHello.<eos>"
+    assert view.toPlainText().count("How do I greet a sailor?") == 1
+
+
+def test_answers_given_without_the_prompt_keep_their_spans():
+    bare = {**PAIR, "chosen": "Ahoy!", "rejected": "Hi.", "trained": {"chosen": [[0, 5]], "rejected": [[0, 2]]}}
+    assert marked(preference_html(bare)) == ["Ahoy!", "Hi"]
 
 
 def test_kto_example_shows_its_answer_and_label():

@@ -26,7 +26,12 @@ def highlighted(text: str, spans: list[Any]) -> str:
 
 def _side(example: dict[str, Any], key: str) -> str:
     """One answer (chosen, rejected or completion) with its trained span(s)."""
-    return f'{PRE}{highlighted(example.get(key) or "", (example.get("trained") or {}).get(key) or [])}</pre>'
+    text, spans = example.get(key) or "", (example.get("trained") or {}).get(key) or []
+    prompt = example.get("prompt") or ""
+    if prompt and text.startswith(prompt):  # rendered as prompt + answer: the prompt is shown once, above
+        cut = len(prompt)
+        text, spans = text[cut:], [[max(0, s - cut), e - cut] for s, e in spans if e > cut]
+    return f"{PRE}{highlighted(text, spans)}</pre>"
 
 
 def _cell(title: str, style: str, body: str) -> str:
