@@ -25,7 +25,7 @@ from studio.ui.widgets.nav_icons import nav_icon
 
 # Navigation order (Ctrl+1..N follow it) and the names shown.
 PAGE_TITLES = {"models": "Models", "wizard": "New run", "runs": "Runs", "adapters": "Adapters",
-               "compare": "Compare"}
+               "compare": "Compare", "chat": "Chat"}
 PAGES = tuple(PAGE_TITLES)
 PREBUILD_DELAY_MS, PREBUILD_STEP_MS = 300, 20  # after the window is up; between two pages
 START_PAGE = "runs"  # where a returning user (and a run in progress) is, unless another was remembered
@@ -38,7 +38,7 @@ def _page_class(module: str, name: str) -> Callable[[], type]:
 
 _PAGE_CLASSES = {"models": _page_class("models", "ModelsPage"), "wizard": _page_class("wizard", "WizardPage"),
                  "runs": _page_class("runs", "RunsPage"), "adapters": _page_class("adapters", "AdaptersPage"),
-                 "compare": _page_class("compare", "ComparePage")}
+                 "compare": _page_class("compare", "ComparePage"), "chat": _page_class("chat", "ChatPage")}
 NEW_RUN_PAGE = "wizard"  # Ctrl+N shows it once it is registered
 README = readme_path()
 
@@ -153,6 +153,9 @@ class MainWindow(QMainWindow):
         elif name == "adapters":
             page.compare_adapters.connect(
                 lambda items: (self.pages["compare"].set_adapters(items), self.show_page("compare")))
+        elif name == "chat":
+            page.send_to_compare.connect(lambda prompts, base, chosen: (
+                self.pages["compare"].set_prompts(prompts, base, chosen), self.show_page("compare")))
         elif name == "compare" and NEW_RUN_PAGE in self.pages:
             page.use_preferences.connect(lambda path, base: (self.pages[NEW_RUN_PAGE].use_preference_data(base, path),
                                                              self.show_page(NEW_RUN_PAGE)))

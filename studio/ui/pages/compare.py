@@ -178,6 +178,14 @@ class ComparePage(QWidget):
         self._setup_given = True
         self.message.emit(f"Compare: {', '.join(Path(i).name for i in items)} — add prompts and press Run")
 
+    def set_prompts(self, prompts: list[str], base: str, items: list[str]) -> None:
+        """Prepare a comparison of these prompts (e.g. a chat's turns) on `base` with these adapters checked."""
+        self.setup.set_library(adapters.list_adapters(self._db))
+        self.setup.set_adapters(list(items), base)
+        self.setup.prompts.setPlainText("\n".join(prompts))
+        self._setup_given = True
+        self.message.emit(f"Compare: {len(prompts)} prompt(s) from the chat — check the columns and press Run")
+
     def open_comparison(self, comparison_id: int, load_setup: bool = True) -> None:
         """Show a saved comparison from the store (no child process, nothing recomputed); its settings
         fill the form, to run it again with changes."""
