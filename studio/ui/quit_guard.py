@@ -18,7 +18,8 @@ def quit_text(active: list[dict]) -> str:
         parts.append("Training goes on in the background after the window closes: "
                      + ", ".join(f"run {r['id']} ({r['name']})" for r in training) + ".")
     if waiting:
-        parts.append(f"Queued, starting in turn without the window too: {', '.join(str(r['id']) for r in waiting)}.")
+        parts.append("Queued runs also start in turn without the window: "
+                     + ", ".join(f"run {r['id']} ({r['name']})" for r in waiting) + ".")
     parts.append("Open the studio again (or use  studio runs) to follow them.")
     return " ".join(parts)
 

@@ -41,7 +41,7 @@ def test_quitting_mid_run_says_training_goes_on_and_can_stop_it(qtbot, window, s
     window.show()
     window.quit_action.trigger()  # Ctrl+Q
     assert window.isVisible() and "Training goes on in the background" in asked[0]
-    assert f"run {running} (busy)" in asked[0] and f"{waiting}" in asked[0]
+    assert f"run {running} (busy)" in asked[0] and f"run {waiting} (next)" in asked[0]
 
     monkeypatch.setattr(quit_guard, "ask", answer(quit_guard.STOP))
     window.quit_action.trigger()

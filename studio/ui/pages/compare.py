@@ -118,6 +118,7 @@ class ComparePage(QWidget):
 
         self.title = QLabel(NOTHING_YET)
         self.title.setWordWrap(True)
+        self.title.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # alone while running: top
         self.grid = CompareGrid()
         self.grid.rated.connect(self.rate)
         self.metrics = CompareMetrics()
