@@ -52,10 +52,11 @@ class PreferencePlots(QWidget):
             row.addWidget(plot)
         self.hide()
 
-    def reset(self) -> None:
-        """Empty every curve and hide (another run was selected)."""
+    def reset(self, max_steps: int | None = None) -> None:
+        """Empty every curve and hide (another run was selected); the step axes span its `max_steps`."""
         for plot in self.plots:
             plot.reset()
+            plot.set_max_steps(max_steps)
         self.hide()
 
     def append(self, series: Series) -> bool:

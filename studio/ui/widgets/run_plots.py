@@ -52,7 +52,7 @@ class RunPlots(QWidget):
         for plot in self.plots:
             plot.reset()
             plot.set_max_steps(max_steps)
-        self.preference.reset()
+        self.preference.reset(max_steps)
         self._groups = self._cuda = False
 
     def add(self, series: Series) -> None:
