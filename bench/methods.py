@@ -103,6 +103,7 @@ def run_all(methods: list[str], task: str, data: str, steps: int, args: argparse
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             row = {"method": method, "error": f"exit {proc.returncode}: {tail}"}
         rows.append({"task": task, **row})
+        print(f"{task}: {method} done: {json.dumps(row)}", file=sys.stderr, flush=True)  # long runs: poll the log
     return rows
 
 
