@@ -179,8 +179,11 @@ def head(facts: ModelFacts, task: str, num_labels: int) -> tuple[int, int]:
 def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, precision: str,
              options: dict[str, Any] | None = None, task: str | None = None, num_labels: int = 2, *,
              device: str = "cuda", checkpoint_every: int | None = None, offload: bool = False,
-             packed: bool = False, tokens: int | None = None) -> dict[str, Any]:
+             packed: bool = False, tokens: int | None = None, preference: str | None = None) -> dict[str, Any]:
     """Bytes to train `method` on this model: weights, trainable state, activations, overhead, and why.
+
+    preference: task preference's loss (dpo, kto, orpo; default dpo): pairs double the tokens, and
+    DPO/KTO's reference adds a frozen copy for full fine-tuning (core/preference_reference.py).
 
     tokens: the tokens of one micro-batch when known (the longest rows, padded or packed); else the
     bound batch_size·seq_len. checkpoint_every: transformers' every_n_layers (1 = every block)."""
@@ -220,13 +223,15 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
     else:
         weights = (total - t) * wbytes
         notes.append(f"frozen weights in {precision} ({wbytes:g} bytes each)")
+    if task == "preference" and (preference or "dpo") != "orpo":
+        weights += _reference_bytes(method, base, t, wbytes, notes)
     state = STATE_BYTES * t
     notes.append(f"{STATE_BYTES} bytes per trainable parameter: fp32 weight, gradient, Adam m and v")
     if checkpoint_every is None and opts.get("gradient_checkpointing"):
         checkpoint_every = 1  # QLoRA's own option: peft's k-bit preparation turns it on
     activations = _activations(facts, method, opts, task, batch_size, seq_len, precision, notes,
                                checkpoint_every=checkpoint_every, offload=offload and device == "cuda",
-                               packed=packed, tokens=tokens)
+                               packed=packed, tokens=tokens, preference=preference)
     overhead = CUDA_OVERHEAD if device == "cuda" else 0
     notes.append(f"{CUDA_OVERHEAD // MB} MiB for the CUDA context, kernels workspace and allocator slack"
                  if overhead else "on the CPU: no CUDA context; the measured figure is the process's RSS growth")
@@ -243,7 +248,7 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
 
 def _activations(facts: ModelFacts, method: str, opts: dict[str, Any], task: str, batch_size: int,
                  seq_len: int, precision: str, notes: list[str], *, checkpoint_every: int | None,
-                 offload: bool, packed: bool, tokens: int | None) -> float:
+                 offload: bool, packed: bool, tokens: int | None, preference: str | None = None) -> float:
     """Bytes kept for the backward pass: per block, per token, the logits, under checkpointing."""
     d, L, V = facts.hidden_size or 0, facts.layers or 0, facts.vocab_size or 0
     virtual = int(opts.get("num_virtual_tokens", 0)) * batch_size if method == "prompt" else 0
@@ -255,6 +260,9 @@ def _activations(facts: ModelFacts, method: str, opts: dict[str, Any], task: str
     else:
         notes.append(f"{tokens:,} tokens per micro-batch, counted on the longest rows ("
                      + ("packed: no pad tokens)" if packed else "padded to the longest of them)"))
+    if task == "preference":
+        tokens *= 2  # TRL runs chosen and rejected (KTO: the answer and its KL pair) in one batch
+        notes.append("preference tuning: twice the tokens, both answers of each pair in one batch")
     tokens += virtual
     sixteen = precision in ("bf16", "fp16")
     per_layer = ACTIVATION_BYTES * (1 if sixteen else 2)
@@ -275,11 +283,24 @@ def _activations(facts: ModelFacts, method: str, opts: dict[str, Any], task: str
                      "flash attention do not store; doubled for fp32)"
                      + (f"; only the top {stored} blocks keep activations" if method == "top_k" else ""))
     activations = tokens * d * per_token
-    if task == "causal-lm" and V:
+    if V and (task == "causal-lm" or (task == "preference" and preference == "orpo")):
         activations += tokens * V * LOGIT_BYTES
         notes.append(f"the loss over the vocabulary: tokens·vocab·{LOGIT_BYTES} bytes (fp32 log-probabilities "
                      "kept by cross-entropy, their gradient and the logits' gradient as the backward starts)")
     return activations
+
+
+def _reference_bytes(method: str, base: int, trained: int, wbytes: float, notes: list[str]) -> float:
+    """DPO/KTO's reference model: the base with the method switched off, never a second model but
+    for full fine-tuning (a frozen copy); methods that train base tensors in place keep their originals."""
+    if method == "full":
+        notes.append("DPO/KTO with full fine-tuning: a frozen copy of the model is the reference (twice the weights)")
+        return base * wbytes
+    if method in ("bitfit", "top_k"):
+        notes.append("DPO/KTO reference: the trained tensors' original values are kept to switch the method off")
+        return trained * wbytes
+    notes.append("DPO/KTO reference: the base with the adapter switched off (no second copy)")
+    return 0.0
 
 
 def format_memory(n: float | None) -> str:

@@ -44,7 +44,8 @@ def run_estimate(facts: ModelFacts, cfg: RunConfig, defaults: dict[str, Any], *,
     est = estimate(facts, cfg.method.name, t.batch_size, cfg.data.max_length, precision, options,
                    cfg.task, num_labels, device=device, checkpoint_every=t.checkpoint_every,
                    offload=t.activation_checkpointing == "offload",
-                   packed=packs(cfg, facts.model_type) if packed is None else packed, tokens=tokens)
+                   packed=packs(cfg, facts.model_type) if packed is None else packed, tokens=tokens,
+                   preference=cfg.preference.loss if cfg.preference is not None else None)
     if est["problem"] and facts.problem:
         est["problem"] = facts.problem  # why the facts are missing says more than "needs the count"
     return est
