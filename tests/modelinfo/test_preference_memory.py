@@ -21,10 +21,12 @@ def test_full_dpo_keeps_a_frozen_copy_and_orpo_does_not(tiny_models):
 
 
 def test_adapters_add_no_weights_and_in_place_methods_keep_their_originals(tiny_models):
-    lora_sft, lora_dpo = _est(tiny_models, "lora", "causal-lm", {"r": 8}), _est(tiny_models, "lora", "preference", {"r": 8})
+    lora_sft = _est(tiny_models, "lora", "causal-lm", {"r": 8})
+    lora_dpo = _est(tiny_models, "lora", "preference", {"r": 8})
     assert lora_dpo["weights_bytes"] == lora_sft["weights_bytes"]
     assert lora_dpo["trainable_state_bytes"] == lora_sft["trainable_state_bytes"]
-    top_sft, top_dpo = _est(tiny_models, "top_k", "causal-lm", {"k": 1}), _est(tiny_models, "top_k", "preference", {"k": 1})
+    top_sft = _est(tiny_models, "top_k", "causal-lm", {"k": 1})
+    top_dpo = _est(tiny_models, "top_k", "preference", {"k": 1})
     assert top_dpo["weights_bytes"] == top_sft["weights_bytes"] + top_dpo["trainable_params"] * 4
 
 
