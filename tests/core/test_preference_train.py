@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from studio import methods
 from studio.config import ConfigError, RunConfig
@@ -114,3 +115,15 @@ def test_kto_needs_two_answers_per_batch(tmp_path, tiny_models):
     with pytest.raises(ConfigError, match="KL") as err:
         config(tmp_path, tiny_models["gpt2"], preference={"loss": "kto"}, batch_size=1)
     assert err.value.path == "training.batch_size"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (bf16 autocast, device placement)")
+@pytest.mark.parametrize("method,loss", [("lora", "dpo"), ("houlsby", "dpo"), ("top_k", "kto"), ("full", "dpo")])
+def test_preference_trains_on_cuda_in_bf16(tmp_path, tiny_models, method, loss):
+    """The reference under accelerate's autocast and device move: TRL prepares it like a model."""
+    cfg = config(tmp_path, tiny_models["gpt2"], method=method, preference={"loss": loss}, max_steps=2,
+                 device="cuda", precision="bf16")
+    out = run_training(cfg, tmp_path / "run", tmp_path / "models", reporter=NullReporter())
+    assert out.status == "completed" and out.step == 2
+    assert math.isfinite(out.final_metrics["eval_rewards/margins"])
