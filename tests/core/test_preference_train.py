@@ -82,6 +82,7 @@ def test_each_loss_trains_logs_reward_metrics_and_saves_a_causal_lm_adapter(tmp_
     assert out.final_metrics[f"eval_{margin}"] > out.first_metrics[f"eval_{margin}"]
     meta = json.loads((tmp_path / "adapter" / "studio.json").read_text())
     assert meta["task"] == "causal-lm" and meta["objective"] == "preference"
+    assert not (tmp_path / "adapter" / "ref").exists()  # no copy of the adapter as a reference (TRL's default)
     assert meta["training"]["preference"]["loss"] == preference["loss"]
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["checkpoint-3", "checkpoint-6"]
 
