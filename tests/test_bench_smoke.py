@@ -76,6 +76,9 @@ def test_methods_bench_runs_the_hard_task(tmp_path, tiny_models):
                      re.MULTILINE), proc.stdout
     assert re.search(r"^rankings: worst PEFT method bitfit [+-]\d+\.\d points vs full", proc.stdout, re.MULTILINE), \
         proc.stdout
+    # Long runs are polled through the log: each row is reported as soon as its method finished.
+    done = [json.loads(line.split(" done: ", 1)[1]) for line in proc.stderr.splitlines() if " done: " in line]
+    assert [r["method"] for r in done] == ["full", "bitfit"] and done[1]["accuracy"] == saved[1]["accuracy"]
 
 
 def test_methods_bench_refuses_one_data_file_for_both_tasks(tmp_path):
