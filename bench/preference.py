@@ -97,7 +97,9 @@ def train_one(method: str, args: argparse.Namespace) -> dict:
 
 
 def run_all(args: argparse.Namespace) -> tuple[list[str], list[dict]]:
-    """The base's answers, then each method in a fresh interpreter; a failure becomes a row with its error."""
+    """The base's answers, then each method in a fresh interpreter; a failure becomes a row with its error.
+
+    With --json the file is rewritten after each method, so a long run's finished rows survive a stop."""
     common = ["--steps", str(args.steps), "--batch", str(args.batch), "--beta", str(args.beta), "--max-length",
               str(args.max_length), "--seed", str(args.seed), "--model", args.model, "--data", args.data,
               "--models-dir", args.models_dir, "--answers", str(args.answers)]
@@ -118,6 +120,9 @@ def run_all(args: argparse.Namespace) -> tuple[list[str], list[dict]]:
             before = result if isinstance(result, list) else [f"({result['error']})"] * args.answers
         else:
             rows.append(result)
+            print(f"  {table([result], False).splitlines()[-1].strip()}", file=sys.stderr, flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"base_answers": before, "rows": rows}, indent=2))
     return before, rows
 
 
@@ -182,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
         before, rows = run_all(args)
     print(table(rows, args.markdown))
     print(answers_text(before, rows, args.answers))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"base_answers": before, "rows": rows}, indent=2))
     return 0 if all("error" not in r for r in rows) else 1
 
 
