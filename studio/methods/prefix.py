@@ -119,8 +119,9 @@ METHOD = register(Method(
         "generation tasks with little data when one model must serve many tasks. Limits: on a small "
         "encoder it learns classification slowly. The paper that makes it match fine-tuning on such "
         "tasks, P-tuning v2 (Liu et al., 2022), trains for up to 100 epochs at rates 5e-3 to 1e-2, "
-        "mostly without the MLP, on models of 335M parameters and more. On the bundled rankings sample (word order only), 300 steps with "
-        "MiniLM left these defaults at chance (16 %; full fine-tuning 52 %); P-tuning v2's settings "
-        "(prefix_projection off, 20 tokens, rate 1e-2) reached 29 %."
+        "mostly without the MLP, on models of 335M parameters and more. On the bundled rankings "
+        "sample (word order only), 300 steps with MiniLM left these defaults at chance (16 %; full "
+        "fine-tuning 52 %); P-tuning v2's settings (prefix_projection off, 20 tokens, rate 1e-2) "
+        "reached 29 %."
     ),
 ))
