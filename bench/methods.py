@@ -38,7 +38,9 @@ METHODS = ("full", "lora", "dora", "qlora", "ia3", "prefix", "prompt", "houlsby"
            "bitfit", "top_k")
 # Task -> (bundled data, optimizer steps per method). The hard task needs more steps: full
 # fine-tuning's loss stays near ln 6 for ~80 steps there and it reached only 31.6 % after 150
-# (measured 2026-11-30), so 300 lets the table compare methods rather than warm-ups.
+# (measured 2026-11-30), so 300 lets the table compare methods rather than warm-ups; there it
+# reaches 52.0 %. On this 2-core machine a rankings row takes 5-30 minutes, so run methods one at a
+# time (--methods) and poll the log: each finished row is printed to stderr.
 TASKS: dict[str, tuple[Path, int]] = {
     "topics": (SAMPLES / "topics.jsonl", 60),
     "rankings": (SAMPLES / "rankings.jsonl", 300),
