@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, Q
 
 from studio.config import DataSpec, field_docs
 from studio.core.formats import OPTIONAL, REQUIRED, TASK_FORMATS
+from studio.resource_files import samples_dir
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.widgets.live_plot import pg
 from studio.ui.widgets.preference_preview import preference_html
@@ -138,7 +139,9 @@ class DataStep(QWidget):
         return edit, row
 
     def _browse(self, edit: QLineEdit, caption: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, caption, str(Path(edit.text()).parent), DATA_FILES)
+        # An empty field opens the bundled samples (a new user has no data yet), not the window's cwd.
+        start = str(Path(edit.text()).expanduser().parent) if edit.text().strip() else str(samples_dir())
+        path, _ = QFileDialog.getOpenFileName(self, caption, start, DATA_FILES)
         if path:
             edit.setText(path)
 
