@@ -5,6 +5,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from studio.resource_files import samples_dir
 from studio.ui.pages.wizard import WizardPage
+from tests.ui.test_wizard import fake_cli  # noqa: F401 (fixture)
 
 
 def test_browse_starts_in_the_bundled_samples_then_in_the_chosen_files_folder(qtbot, home, monkeypatch, tmp_path):
@@ -19,3 +20,15 @@ def test_browse_starts_in_the_bundled_samples_then_in_the_chosen_files_folder(qt
     step.train_edit.setText(str(tmp_path / "mine.jsonl"))
     step._browse(step.train_edit, "Training")
     assert starts[-1] == str(tmp_path)
+
+
+def test_checking_the_data_is_progress_not_an_error_colour(qtbot, home, tiny_models, tmp_path, fake_cli):
+    from tests.ui.test_wizard import SLOW_MS, build, to_data_step
+
+    data = tmp_path / "broken.jsonl"
+    data.write_text('{"instruction": "a", "output": "b"}\n{"instruction": 1\n')
+    page = build(qtbot, home)
+    to_data_step(qtbot, page, tiny_models["gpt2"], data)
+    assert page.problem.text() == "checking the data…" and "c0392b" not in page.problem.styleSheet()
+    qtbot.waitUntil(lambda: page.state.inspect_error is not None, timeout=SLOW_MS)
+    assert page.problem.text().startswith(f"{data}:2: ") and "c0392b" in page.problem.styleSheet()

@@ -150,9 +150,11 @@ class WizardPage(QWidget):
         self.next_button.setVisible(not last)
         self.next_button.setEnabled(problem is None and not last)
         self.problem.setText(problem or "")
-        # Before anything is entered the message is a prompt, not an error: no red for it.
-        untouched = getattr(self.steps[self.current], "untouched", lambda: False)()
-        self.problem.setStyleSheet("" if untouched else "color:#c0392b;")
+        # Before anything is entered the message is a prompt, and while a check runs it is progress:
+        # neither is an error, so no red for them.
+        step = self.steps[self.current]
+        calm = getattr(step, "untouched", lambda: False)() or getattr(step, "checking", lambda: False)()
+        self.problem.setStyleSheet("" if calm else "color:#c0392b;")
         for i in range(self.step_list.count()):
             item = self.step_list.item(i)
             flags = item.flags()

@@ -23,6 +23,7 @@ DATA_FILES = "Data files (*.jsonl *.json *.csv *.parquet *.txt);;All files (*)"
 SAME_NAME = "(same name)"
 TRAINED_STYLE = "background-color:#bfe8bf; color:#1a1a1a;"  # readable in dark themes too
 ERROR_STYLE = "color:#c0392b;"
+CHECKING = "checking the data…"
 
 
 def example_html(example: dict[str, Any]) -> str:
@@ -258,6 +259,10 @@ class DataStep(QWidget):
         self.lengths_note.setText(f"Longest row {lengths['longest']} tokens; {lengths['over']} of {lengths['rows']} "
                                   f"rows are over max_length {lengths['max_length']} (red line) and get truncated")
 
+    def checking(self) -> bool:
+        """True while the data is being checked (the wizard shows that as progress, not in red)."""
+        return self.error() == CHECKING
+
     def error(self) -> str | None:
         """Why Next is disabled (field or file:line); None once inspect-data accepted the data."""
         problem = self.form.first_error("data.")
@@ -266,9 +271,9 @@ class DataStep(QWidget):
         if not self._state.config["data"].get("train"):
             return "data.train: choose a training file (or type a hub dataset id)"
         if self._state.running("inspect") or self._timer.isActive():
-            return "checking the data…"
+            return CHECKING
         if self._state.inspect_error:
             return self._state.inspect_error
         if not (self._state.inspect or {}).get("ok"):
-            return "checking the data…"
+            return CHECKING
         return None
