@@ -33,8 +33,8 @@ def sweep_config(cfg: RunConfig, steps: int, start: float) -> RunConfig:
     return replace(cfg, training=training)
 
 
-class SweepTrainer(StudioTrainer):
-    """StudioTrainer whose scheduler multiplies every param group's own rate by the sweep's factor."""
+class SweepSchedule:
+    """A Trainer mixin whose scheduler multiplies every param group's own rate by the sweep's factor."""
 
     def __init__(self, *args: Any, sweep_factor: Callable[[int], float], **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -47,6 +47,10 @@ class SweepTrainer(StudioTrainer):
             self.lr_scheduler = LambdaLR(optimizer if optimizer is not None else self.optimizer, self.sweep_factor)
             self._created_lr_scheduler = True
         return self.lr_scheduler
+
+
+class SweepTrainer(SweepSchedule, StudioTrainer):
+    """StudioTrainer with the sweep's scheduler (causal-lm and classification)."""
 
 
 class SweepRecorder(TrainerCallback):
@@ -92,17 +96,25 @@ def lr_find(cfg: RunConfig, models_dir: Path, *, steps: int = 100, start: float 
     parts = load_run(sweep, Path(models_dir), reporter)
     recorder = SweepRecorder(steps, on_point)
     with tempfile.TemporaryDirectory(prefix="studio-lr-find-") as tmp:
+        preference = sweep.task == "preference"  # the sweep then trains the run's own DPO/KTO/ORPO loss
+        if preference:  # TRL is imported only for preference runs
+            from studio.core.preference_trainer import preference_arguments, preference_trainer
+        args_class, task_args = preference_arguments(sweep) if preference else (None, None)
         args = training_arguments(sweep.training, Path(tmp), steps, False, parts.device, parts.precision,
-                                  eval_on_start=False, speed=parts.speed)
+                                  eval_on_start=False, speed=parts.speed, args_class=args_class, extra=task_args)
         args.save_strategy = SaveStrategy.NO
         args.logging_nan_inf_filter = False  # a diverging loss must be seen, not averaged away
-        trainer = SweepTrainer(
-            model=parts.model, args=args, train_dataset=parts.train_ds,
-            data_collator=make_collator(parts.tokenizer, sweep.task), processing_class=parts.tokenizer,
-            callbacks=[recorder], run_dir=Path(tmp), keep_checkpoints=1, training=sweep.training,
-            layer_groups=parts.ulmfit_groups, sweep_factor=lambda s: lr_range.sweep_rate(s, steps, 1.0, end / start))
+        common = dict(args=args, train_dataset=parts.train_ds, processing_class=parts.tokenizer,
+                      callbacks=[recorder], run_dir=Path(tmp), keep_checkpoints=1, training=sweep.training,
+                      layer_groups=parts.ulmfit_groups,
+                      sweep_factor=lambda s: lr_range.sweep_rate(s, steps, 1.0, end / start))
+        if preference:
+            trainer = preference_trainer(sweep, parts.model, mixin=SweepSchedule, **common)
+        else:
+            trainer = SweepTrainer(model=parts.model, data_collator=make_collator(parts.tokenizer, sweep.task),
+                                   **common)
+            use_batch_plan(trainer, sweep, parts, reporter)
         trainer.remove_callback(PrinterCallback)  # its log dicts on stdout would break `--json`
-        use_batch_plan(trainer, sweep, parts, reporter)
         if sweep.training.checkpoint_every:
             trainer.add_callback(DropInputGrads())
         reporter.stage("sweeping the learning rate")

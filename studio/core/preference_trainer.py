@@ -53,13 +53,15 @@ def preference_arguments(cfg: RunConfig) -> tuple[type, dict[str, Any]]:
     return config_class, kwargs
 
 
-def preference_trainer(cfg: RunConfig, model: Any, args: Any, **kwargs: Any) -> Any:
+def preference_trainer(cfg: RunConfig, model: Any, args: Any, mixin: type | None = None, **kwargs: Any) -> Any:
     """The run's trainer: TRL's for the loss, with the reference = the base (core/preference_reference.py).
 
     `kwargs` are the Trainer and StudioTrainerMixin kwargs run_training passes to StudioTrainer."""
     from studio.core.preference_reference import reference_for
 
     _, trainer_class = TRAINERS[cfg.preference.loss]
+    if mixin is not None:  # e.g. the LR range test's sweep schedule (core/lr_find.py) in front of it
+        trainer_class = type(f"{mixin.__name__}{trainer_class.__name__}", (mixin, trainer_class), {})
     if cfg.preference.uses_reference:
         kwargs["ref_model"] = reference_for(model, cfg.method.name)
     return trainer_class(model=model, args=args, **kwargs)

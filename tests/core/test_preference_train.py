@@ -128,3 +128,16 @@ def test_preference_trains_on_cuda_in_bf16(tmp_path, tiny_models, method, loss):
     out = run_training(cfg, tmp_path / "run", tmp_path / "models", reporter=NullReporter())
     assert out.status == "completed" and out.step == 2
     assert math.isfinite(out.final_metrics["eval_rewards/margins"])
+
+
+def test_lr_find_sweeps_the_preference_loss_and_leaves_the_model_untouched(tmp_path, tiny_models):
+    from studio.core.lr_find import lr_find
+
+    cfg = config(tmp_path, tiny_models["gpt2"], preference={"loss": "dpo"})
+    points: list[tuple[int, float, float]] = []
+    result = lr_find(cfg, tmp_path / "models", steps=8, start=1e-5, end=1e-1,
+                     on_point=lambda *p: points.append(p))
+    assert result["task"] == "preference" and result["steps_run"] >= 4
+    # the DPO loss starts at ln 2 (the policy equals its reference), so the sweep measured that loss
+    assert abs(result["losses"][0] - math.log(2)) < 1e-3
+    assert [p[1] for p in points] == sorted(p[1] for p in points)  # the rate rose every step
