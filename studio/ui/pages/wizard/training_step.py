@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.config import (CHECKPOINTING, PACKING, ConfigError, TrainingSpec, UlmfitSpec, build_dataclass,
                            field_docs)
@@ -17,6 +17,7 @@ from studio.core.ulmfit_guards import ulmfit_problems
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.pages.wizard.lr_find_panel import LrFindPanel
 from studio.ui.pages.wizard.preference_settings import PreferenceSettings
+from studio.ui.widgets.fit_width_scroll import FitWidthScrollArea
 from studio.ui.widgets.live_plot import pg
 from studio.ui.widgets.plot_legend import LegendPlotWidget
 
@@ -89,8 +90,7 @@ class TrainingStep(QWidget):
         column.addWidget(speed_box)
         column.addWidget(ulmfit_box)
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
+        scroll = FitWidthScrollArea()  # as wide as its fields: no sideways scrolling, no cut combo boxes
         scroll.setWidget(fields)
         self.plot = LegendPlotWidget()  # one entry per layer group, in rows below the curves
         self.plot.setLabel("bottom", "optimizer step")
