@@ -42,6 +42,13 @@ def load_and_check(config: str | Path | RunConfig, base_dir: Path | None = None)
             cfg = replace(cfg, model=model)
         if cfg.task == "preference":  # also checks the file suits the loss (KTO rows are no pairs)
             from studio.core.preference_rows import prepare_preference
+            from studio.core.preference_setup import check_causal_model
+
+            if src.kind != "hub" and not src.gguf_file:  # a classifier is refused before a run is recorded
+                try:
+                    check_causal_model(src.path)
+                except ConfigError as e:
+                    raise e.located(source) from None
 
             data = prepare_preference(cfg.data, cfg.training.seed, cfg.preference.loss)
         else:

@@ -112,6 +112,14 @@ def test_a_classifier_is_refused_naming_the_model(tmp_path, tiny_models):
     assert err.value.path == "model"
 
 
+def test_a_classifier_is_refused_before_a_run_is_recorded(tmp_path, tiny_models):
+    from studio.core.config_check import SubmitError, load_and_check
+
+    with pytest.raises(SubmitError, match=r"config: model: preference tuning needs a causal language model"):
+        load_and_check(config(tmp_path, tiny_models["bert"]))
+    load_and_check(config(tmp_path, tiny_models["gpt2"]))  # a causal LM passes
+
+
 def test_kto_needs_two_answers_per_batch(tmp_path, tiny_models):
     with pytest.raises(ConfigError, match="KL") as err:
         config(tmp_path, tiny_models["gpt2"], preference={"loss": "kto"}, batch_size=1)
