@@ -32,3 +32,16 @@ def test_checking_the_data_is_progress_not_an_error_colour(qtbot, home, tiny_mod
     assert page.problem.text() == "checking the data…" and "c0392b" not in page.problem.styleSheet()
     qtbot.waitUntil(lambda: page.state.inspect_error is not None, timeout=SLOW_MS)
     assert page.problem.text().startswith(f"{data}:2: ") and "c0392b" in page.problem.styleSheet()
+
+
+def test_the_first_shown_wizard_draws_its_prompt_without_red(qtbot, store, home):
+    from studio.ui.main_window import MainWindow
+
+    window = MainWindow(store, home)
+    qtbot.addWidget(window)
+    window.show_page("wizard")
+    window.show()
+    qtbot.waitExposed(window)
+    label = window.pages["wizard"].problem
+    assert label.text().startswith("model:")
+    assert label.palette().color(label.foregroundRole()).name() != "#c0392b"  # what is drawn, not the sheet

@@ -154,7 +154,8 @@ class WizardPage(QWidget):
         # neither is an error, so no red for them.
         step = self.steps[self.current]
         calm = getattr(step, "untouched", lambda: False)() or getattr(step, "checking", lambda: False)()
-        self.problem.setStyleSheet("" if calm else "color:#c0392b;")
+        # Spelled out, never "": a label that was red before its first show stays red when cleared to "".
+        self.problem.setStyleSheet("color: palette(window-text);" if calm else "color:#c0392b;")
         for i in range(self.step_list.count()):
             item = self.step_list.item(i)
             flags = item.flags()
