@@ -15,6 +15,7 @@ import pyqtgraph as pg  # noqa: E402
 from studio.ui.widgets.plot_axes import BytesAxis, empty_x_range, single_y_range  # noqa: E402
 from studio.ui.widgets.plot_legend import fit_legend, legend_below  # noqa: E402
 
+FEW_POINTS = 3  # a line series with fewer points is drawn as dots too
 WAITING, WAITING_COLOR = "no points yet", "#8a8a8a"  # mid grey: readable on light and dark
 # Colours for series added on the fly (layer groups, runs in an overlay): matplotlib's tab10.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -92,7 +93,8 @@ class LivePlot(pg.PlotWidget):
     """One plot of named series (metric name → (legend label, colour)); curves are made once."""
 
     def __init__(self, title: str, series: Mapping[str, tuple[str, str]], *, units: str | None = None,
-                 symbols: Iterable[str] = (), from_zero: bool = False, parent: object = None) -> None:
+                 symbols: Iterable[str] = (), from_zero: bool = False,
+                 y_range: tuple[float, float] | None = None, parent: object = None) -> None:
         # Byte series get MiB/GiB ticks; pyqtgraph's own SI prefixes are decimal and read '1e+09'.
         super().__init__(parent=parent, axisItems={"left": BytesAxis()} if units == "B" else None)
         self._series = dict(series)
@@ -102,6 +104,7 @@ class LivePlot(pg.PlotWidget):
         self._in_legend: set[str] = set()
         self._dirty: set[str] = set()
         self._from_zero = from_zero  # rates, sizes, throughput: the y axis starts at 0
+        self._y_range = y_range  # a share (accuracy) reads 0…1 whatever its points
         self._ymax: dict[str, float] = {}
         self._max_steps: int | None = None
         self._sparse = True  # 0-1 points shown: the range is ours, not autorange's
@@ -187,6 +190,7 @@ class LivePlot(pg.PlotWidget):
         for name in [n for n in self._series if n in self._dirty]:  # legend in series order
             curve = self._curve(name)
             curve.setData(*self._buffers[name].view())
+            self._mark_sparse(name, curve)
             if name not in self._in_legend and len(self._buffers[name]):
                 self._legend.addItem(curve, self._series[name][0])
                 self._in_legend.add(name)
@@ -224,19 +228,39 @@ class LivePlot(pg.PlotWidget):
             box.disableAutoRange()
             if total == 1:
                 x, y = self._buffers[points[0][0]].last()
-                high = max(high, x * 1.1)
-                box.setYRange(*single_y_range(y, self._from_zero), padding=0)
+                high = max(high, x if self._max_steps else x * 1.1)
+                box.setYRange(*(self._y_range or single_y_range(y, self._from_zero)), padding=0)
             else:
-                box.setYRange(0, 1, padding=0)
+                box.setYRange(*(self._y_range or (0, 1)), padding=0)
             box.setXRange(low, high, padding=0)
             self._sparse = True
             return
         if self._sparse:
-            box.enableAutoRange(x=True, y=not self._from_zero)
+            box.enableAutoRange(x=not self._max_steps, y=not self._from_zero and self._y_range is None)
             self._sparse = False
+        if self._max_steps:
+            # Every step plot of a run spans the same 0…max_steps, not each its own data (issue 12).
+            last = max(float(buf.view()[0][-1]) for buf in self._buffers.values() if len(buf))
+            box.setXRange(0, max(float(self._max_steps), last), padding=0)
+        if self._y_range is not None:
+            box.setYRange(*self._y_range, padding=0)
+            return
         top = max(self._ymax.values(), default=0.0)
         if self._from_zero and np.isfinite(top):
             box.setYRange(0, top * 1.05 if top > 0 else 1.0, padding=0)
+
+    def _mark_sparse(self, name: str, curve: pg.PlotDataItem) -> None:
+        """Dots while a line series has under FEW_POINTS points: one point draws no line at all."""
+        if name in self._symbols:
+            return
+        few = len(self._buffers[name]) < FEW_POINTS
+        if few != (curve.opts.get("symbol") is not None):  # only on a change: setSymbol redraws
+            color = self._series[name][1]
+            curve.setSymbol("o" if few else None)
+            if few:
+                curve.setSymbolSize(5)
+                curve.setSymbolBrush(color)
+                curve.setSymbolPen(None)
 
     def curve(self, name: str) -> pg.PlotDataItem | None:
         """The curve of a series, once it has had data."""

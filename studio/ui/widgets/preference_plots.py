@@ -38,7 +38,8 @@ class PreferencePlots(QWidget):
         super().__init__(parent)
         self.reward_plot = LivePlot("Reward: chosen vs rejected", REWARD_SERIES, symbols=_eval_names(REWARD_SERIES))
         self.margin_plot = LivePlot("Reward margin", MARGIN_SERIES, symbols=_eval_names(MARGIN_SERIES))
-        self.accuracy_plot = LivePlot("Preference accuracy", ACCURACY_SERIES, symbols=_eval_names(ACCURACY_SERIES))
+        self.accuracy_plot = LivePlot("Preference accuracy", ACCURACY_SERIES, symbols=_eval_names(ACCURACY_SERIES),
+                                      y_range=(0.0, 1.0))  # a share: 0…1, not −0.5…0.5 around one point
         self.plots = (self.reward_plot, self.margin_plot, self.accuracy_plot)
         self.reward_plot.setToolTip("β × log-probability ratio of policy to reference, averaged over the batch, "
                                     "for the chosen and the rejected answers; training pushes them apart")

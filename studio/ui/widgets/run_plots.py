@@ -3,8 +3,8 @@ margin and accuracy for a preference run, preference_plots.py)."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QFrame, QGridLayout, QScrollArea, QVBoxLayout, QWidget
 
 from studio.ui.widgets.live_plot import LivePlot
 from studio.ui.widgets.preference_plots import PreferencePlots
@@ -17,6 +17,7 @@ MEMORY_SERIES = {"cuda_allocated_bytes": ("CUDA allocated", "#d62728"),
                  "rss_bytes": ("process RSS", "#9467bd")}
 SPEED_SERIES = {"tokens_per_s": ("tokens/s", "#17becf")}
 STAGGER_POINTS, STAGGER_MS = 5_000, 30  # above this many new points, plots redraw one per turn
+MIN_PLOT_HEIGHT = 200  # px: below this a plot's ticks and legend overlap
 GROUP_LR = "lr/"  # ULMFiT runs log one learning rate per layer group: lr/<group>
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
@@ -38,12 +39,26 @@ class RunPlots(QWidget):
         self.memory_plot.setToolTip("GPU memory held by PyTorch (allocated, reserved, peak) on a GPU; "
                                     "the worker's resident memory on a CPU")
         self.speed_plot.setToolTip("Training throughput between two logged steps")
-        grid = QGridLayout(self)
+        # The plots scroll rather than shrink: seven plots of a preference run squeezed into a small window
+        # overlapped their ticks (issue 12); each keeps a readable minimum height.
+        inner = QWidget()
+        grid = QGridLayout(inner)
         grid.setContentsMargins(0, 0, 0, 0)
         for i, plot in enumerate(self.plots):
+            plot.setMinimumHeight(MIN_PLOT_HEIGHT)
             grid.addWidget(plot, i // 2, i % 2)
         self.preference = PreferencePlots()  # rewards, margin, accuracy: shown once a preference run logs them
+        for plot in self.preference.plots:
+            plot.setMinimumHeight(MIN_PLOT_HEIGHT)
         grid.addWidget(self.preference, 2, 0, 1, 2)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(inner)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
         self._groups = False
         self._cuda = False
 
