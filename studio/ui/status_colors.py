@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
 
 # Blue: active; purple: waiting; amber: paused; red: failed; pink-red: crashed; green: done; grey: off.
 STATUS_COLORS = {
@@ -15,6 +15,7 @@ STATUS_COLORS = {
              "crashed": "#f06292", "completed": "#81c784", "cancelled": "#a0a0a0", "missing": "#ef5350"},
 }
 DOT_SIZE = 10
+SELECTED_RING = "#ffffff"
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -29,17 +30,25 @@ def status_color(status: str, palette: QPalette | None = None) -> QColor | None:
     return QColor(value) if value else None
 
 
-@lru_cache(maxsize=64)
-def _dot(color: str) -> QIcon:
+def _dot_pixmap(color: str, ring: str | None) -> QPixmap:
     pixmap = QPixmap(DOT_SIZE, DOT_SIZE)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setPen(QPen(QColor(ring), 1.5) if ring else Qt.PenStyle.NoPen)
     painter.setBrush(QColor(color))
-    painter.drawEllipse(1, 1, DOT_SIZE - 2, DOT_SIZE - 2)
+    painter.drawEllipse(QRectF(1, 1, DOT_SIZE - 2, DOT_SIZE - 2))
     painter.end()
-    return QIcon(pixmap)
+    return pixmap
+
+
+@lru_cache(maxsize=64)
+def _dot(color: str) -> QIcon:
+    icon = QIcon(_dot_pixmap(color, None))
+    # A selected row is drawn in the highlight colour (blue): the blue 'running' dot vanished on it, so
+    # the selected dot gets a white ring (views paint a selected item's icon in Selected mode).
+    icon.addPixmap(_dot_pixmap(color, SELECTED_RING), QIcon.Mode.Selected)
+    return icon
 
 
 def status_dot(status: str, palette: QPalette | None = None) -> QIcon | None:

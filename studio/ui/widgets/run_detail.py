@@ -25,6 +25,7 @@ CANCEL_TIP = "Take the run out of the queue; it never starts (Resume queues it a
 # How the worker words an out-of-memory retry (studio/worker/oom.py RETRY_PREFIX; a test ties the two).
 OOM_RETRY_PREFIX = "Out of memory at step"
 MAX_OTHER_WARNINGS = 5
+LOG_MIN_LINES = 8  # the log pane's minimum height in lines
 # The header's tokens/s: the median of this many latest logged values (one odd step moves it not).
 RECENT_SPEEDS = 10
 
@@ -109,8 +110,11 @@ class RunDetail(QWidget):
         self.log_box.setReadOnly(True)
         self.log_box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log_box.setPlaceholderText("The worker log is empty.")
-        self.log_box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Long lines (a preference run's reward dicts) wrap: the pane scrolled sideways and hid them.
+        self.log_box.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.log_box.setMinimumHeight(LOG_MIN_LINES * self.log_box.fontMetrics().lineSpacing())
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)  # the log was dragged (or squeezed) down to 2-3 lines
         split.addWidget(self.run_plots)
         split.addWidget(self.log_box)
         split.setStretchFactor(0, 3)
@@ -191,7 +195,9 @@ class RunDetail(QWidget):
             self._worker_started = started
         self._rate.start_at(started)
         speeds = self._tokens_per_s
-        self.speed_label.setText(f"{statistics.median(speeds):,.0f}" if speeds else "—")
+        # A paused or ended run has no throughput: its last figure would read as a live one.
+        live = speeds and run["status"] == "running"
+        self.speed_label.setText(f"{statistics.median(speeds):,.0f}" if live else "—")
         eta = self._rate.eta(step, max_steps) if run["status"] == "running" else None
         self.eta_label.setText(format_duration(eta))
 

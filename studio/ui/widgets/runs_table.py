@@ -13,6 +13,7 @@ from studio.ui.widgets.column_model import ColumnTableModel
 from studio.ui.progress import format_metric
 from studio.ui.status_colors import status_color, status_dot
 
+ACCURACY_METRICS = ("eval_accuracy", "eval_rewards/accuracies", "rewards/accuracies")
 COLUMNS = ("ID", "Name", "Status", "Model", "Method", "Progress", "Train loss", "Eval loss", "Accuracy")
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 FRACTION_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -99,7 +100,9 @@ class RunsTableModel(ColumnTableModel):
         if col == "Eval loss":
             return format_metric(last.get("eval_loss"))
         if col == "Accuracy":
-            return format_metric(last.get("eval_accuracy"))
+            # A preference run has no eval_accuracy; its preference accuracy is the figure (eval first).
+            name = next((n for n in ACCURACY_METRICS if last.get(n) is not None), ACCURACY_METRICS[0])
+            return format_metric(last.get(name))
         key = {"ID": "id", "Name": "name", "Status": "status", "Model": "model", "Method": "method"}[col]
         value = run.get(key)
         return "" if value is None else str(value)

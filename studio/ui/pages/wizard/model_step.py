@@ -22,11 +22,16 @@ TASK_TIPS = {"preference": "Tune a causal language model on pairs of a chosen an
                            "or on answers marked good or bad (KTO)"}
 
 
-def suggested_name(ref: str) -> str:
-    """A run name from a model reference: 'gpt2-ft' for /models/gpt2, 'minilm-ft' for sample:minilm."""
+# A preference run named '…-ft-2' read as another supervised run beside '…-ft' (issue 12, QA round 2);
+# 'pref' holds whichever of DPO / KTO / ORPO the Training step picks.
+TASK_NAME_SUFFIX = {"preference": "pref"}
+
+
+def suggested_name(ref: str, task: str | None = None) -> str:
+    """A run name from a model reference: 'gpt2-ft' for /models/gpt2, 'smollm2-pref' for a preference run."""
     stem = ref.removeprefix(SAMPLE_PREFIX).rstrip("/\\").replace("\\", "/").split("/")[-1]
     stem = re.sub(r"[^\w.-]+", "-", Path(stem).stem if stem.lower().endswith(".gguf") else stem).strip("-.")
-    return f"{stem}-ft" if stem else ""
+    return f"{stem}-{TASK_NAME_SUFFIX.get(task or '', 'ft')}" if stem else ""
 
 
 class ModelStep(QWidget):
@@ -105,7 +110,7 @@ class ModelStep(QWidget):
         self.model_edit.textChanged.connect(self._on_model)
         self.name_edit.textEdited.connect(self._on_name_edited)
         self.name_edit.textChanged.connect(lambda _t: self._apply())
-        self.task_box.currentTextChanged.connect(lambda _t: self._apply())
+        self.task_box.currentTextChanged.connect(lambda _t: self._on_model())
         self.remote_code.toggled.connect(lambda _on: self._apply())
 
     def set_model(self, ref: str) -> None:
@@ -145,9 +150,10 @@ class ModelStep(QWidget):
     def _on_name_edited(self, text: str) -> None:
         self._name_edited = text.strip() not in ("", self._suggested)  # typed back to the proposal: it follows
 
-    def _on_model(self, text: str) -> None:
-        if not self._name_edited:  # the name follows the model until the user types one of their own
-            self._suggested = unique_name(suggested_name(text.strip()), self._taken())
+    def _on_model(self, _text: str = "") -> None:
+        if not self._name_edited:  # the name follows the model and task until the user types their own
+            wanted = suggested_name(self.model_edit.text().strip(), self.task_box.currentData())
+            self._suggested = unique_name(wanted, self._taken())
             self.name_edit.setText(self._suggested)
         self._apply()
 
