@@ -3,7 +3,7 @@
 Requests (one JSON object a line): {"op": "load", "base", "adapter"?}, {"op": "swap", "adapter"},
 {"op": "generate", "messages", "system"?, "sampling"?}, {"op": "stop"}, {"op": "quit"}; any may carry an
 "id" that its events repeat. Events: ready, loading, loaded, swapped, token {"text"}, done {"text",
-"stats"}, error {"message", "field"?, "op"}. A reader thread takes the requests off stdin so that "stop"
+"stats" (its "finish_reason": "length" when max_new_tokens cut the reply, "stop", or "stopped")}, error {"message", "field"?, "op"}. A reader thread takes the requests off stdin so that "stop"
 lands while a reply is being generated; everything else runs in order on the calling thread.
 """
 from __future__ import annotations

@@ -206,10 +206,12 @@ class ChatSession:
                 pad_token_id=self.tokenizer.pad_token_id, **sampling.generate_kwargs())
         seconds = time.perf_counter() - start
         n = int(out.shape[1] - ids.shape[1])
+        ended = n > 0 and int(out[0, -1]) in self._eos_ids()  # an end token that came at the very limit
+        reason = "stopped" if stop.is_set() else "length" if n >= sampling.max_new_tokens and not ended else "stop"
         return {"text": stream.text, "stats": {
             "tokens": n, "seconds": round(seconds, 3), "tokens_per_s": round(n / seconds, 2) if seconds > 0 else None,
             "prompt_tokens": int(ids.shape[1]), "stopped": stop.is_set(), "dropped_turns": dropped,
-            "adapter": self.adapter}}
+            "adapter": self.adapter, "finish_reason": reason, "max_new_tokens": sampling.max_new_tokens}}
 
     def describe(self) -> dict[str, Any]:
         """What is loaded: base, device, chat template, active adapter, timings."""

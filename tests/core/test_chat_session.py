@@ -92,6 +92,16 @@ def test_stop_ends_the_reply_early(session):
     assert result["stats"]["tokens"] <= 3 and len(pieces) <= 3
 
 
+def test_a_reply_cut_by_max_new_tokens_says_so(session):
+    session.swap(None)
+    short = Sampling(greedy=True, max_new_tokens=3, repetition_penalty=1.0)
+    stats = reply(session, sampling=short)[1]["stats"]
+    assert stats["tokens"] == 3 and stats["finish_reason"] == "length" and stats["max_new_tokens"] == 3
+    stop = threading.Event()
+    stop.set()
+    assert reply(session, sampling=short, stop=stop)[1]["stats"]["finish_reason"] == "stopped"
+
+
 def test_a_conversation_is_rendered_with_the_chat_template(session):
     turns = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
              {"role": "assistant", "content": "hello"}, {"role": "user", "content": "and now?"}]

@@ -69,7 +69,8 @@ def main():
             write({"event": "done", "text": text, **echo, "stats": {
                 "tokens": n, "seconds": 0.1, "tokens_per_s": 10.0 * n, "stopped": stop.is_set(),
                 "adapter": adapter, "messages": len(request["messages"]),
-                "system": request.get("system"), "dropped_turns": 0}})
+                "system": request.get("system"), "dropped_turns": 0,
+                "finish_reason": "stopped" if stop.is_set() else "length"}})
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ def test_tokens_appear_one_by_one_while_the_window_stays_free(qtbot, page):
     assert page.turns == [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "w0 w1 w2 w3 w4 w5 "}]
     shown = page.transcript.toPlainText()
     assert "You" in shown and "Model" in shown and "6 tokens · 60.0 tokens/s" in shown
+    assert "cut at 6 tokens (max new tokens)" in shown  # the fake child's replies always run to the limit
 
 
 def test_stop_keeps_what_was_written(qtbot, page):
@@ -166,6 +167,12 @@ def test_stats_note_says_what_happened():
     assert stats_note({"tokens": 3, "tokens_per_s": 12.345, "adapter": "a", "stopped": True,
                        "dropped_turns": 1}) == ("3 tokens · 12.3 tokens/s · a · stopped · 1 oldest exchange(s) "
                                                 "left out to fit the context")
+
+
+def test_stats_note_says_when_the_limit_cut_the_reply():
+    assert stats_note({"tokens": 8, "finish_reason": "length"}) == "8 tokens · cut at 8 tokens (max new tokens)"
+    assert "cut" not in stats_note({"tokens": 5, "finish_reason": "stop"})
+    assert "cut" not in stats_note({"tokens": 8, "finish_reason": "stopped", "stopped": True})
 
 
 def test_the_text_generating_samples_are_offered_as_bases():

@@ -35,6 +35,8 @@ def stats_note(stats: dict[str, Any], adapter: bool = True) -> str:
         parts.append(stats["adapter"])
     if stats.get("stopped"):
         parts.append("stopped")
+    elif stats.get("finish_reason") == "length":  # the reply did not end: the limit cut it
+        parts.append(f"cut at {stats.get('tokens', 0)} tokens (max new tokens)")
     if stats.get("dropped_turns"):
         parts.append(f"{stats['dropped_turns']} oldest exchange(s) left out to fit the context")
     return " · ".join(parts)
