@@ -24,8 +24,7 @@ from studio.ui.widgets.error_dialog import show_error
 from studio.ui.widgets.export_dialog import ExportDialog, mergeable, why_not_mergeable
 from studio.ui.widgets.merge_dialog import MergeDialog, problems
 
-__all__ = ["AdaptersPage", "COLUMNS", "NO_ADAPTERS", "metrics_text"]
-NO_ADAPTERS = "No adapters yet: a completed run saves one here, or import one (Import…)."
+__all__ = ["AdaptersPage", "COLUMNS", "metrics_text"]
 ALL_METHODS = "All methods"
 NO_ADAPTERS_HINT = ("Every completed run saves its adapter here: start one with New run (Ctrl+N). "
                     "Adapters trained elsewhere (PEFT folders) can be imported.")
@@ -146,7 +145,8 @@ class AdaptersPage(QWidget):
         total = len(self.table.rows)
         self.empty.setVisible(not total)
         self.splitter.setVisible(bool(total))
-        self.summary.setText(NO_ADAPTERS if not total else f"{total} adapter{'s' if total != 1 else ''}"
+        # Empty: the centre's empty state says it once; the toolbar line repeated it (QA round 2, shot 27).
+        self.summary.setText("" if not total else f"{total} adapter{'s' if total != 1 else ''}"
                              if shown == total else f"{shown} of {total} adapters")
         self._on_selection()
 
