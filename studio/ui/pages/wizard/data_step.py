@@ -15,6 +15,7 @@ from studio.config import DataSpec, field_docs
 from studio.core.formats import OPTIONAL, REQUIRED, TASK_FORMATS
 from studio.resource_files import samples_dir
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
+from studio.ui.pages.wizard.sample_data import SampleDataRow
 from studio.ui.widgets.live_plot import pg
 from studio.ui.widgets.preference_preview import preference_html
 
@@ -61,8 +62,12 @@ class DataStep(QWidget):
         self.val_edit.setPlaceholderText("optional")
         self.form = Form(specs_from_dataclass(DataSpec, ["val_fraction", "format", "max_length",
                                                          "train_on_prompt"]))
+        # A new user has no data yet: the bundled files for the task, one click each (as the Model step's samples).
+        self.samples = SampleDataRow()
+        self.samples.picked.connect(self.train_edit.setText)
         files = QFormLayout()
         files.addRow("Training file", train_row)
+        files.addRow("", self.samples)
         files.addRow("Validation file", val_row)
         self.columns_box = QGroupBox("Column mapping (studio column ← your column)")
         self.columns_box.setToolTip(docs["columns"])
@@ -170,6 +175,7 @@ class DataStep(QWidget):
 
     def enter(self) -> None:
         """Shown: the model or task may have changed, so re-check unless this exact answer is known."""
+        self.samples.set_task(self._state.config["task"])
         self._state.config["data"] = self.data_section()
         self._rebuild_mapping()
         self._check()
