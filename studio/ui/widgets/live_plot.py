@@ -15,6 +15,7 @@ import pyqtgraph as pg  # noqa: E402
 from studio.ui.widgets.plot_axes import BytesAxis, empty_x_range, single_y_range  # noqa: E402
 from studio.ui.widgets.plot_legend import fit_legend, legend_below  # noqa: E402
 
+FIXED_Y_PADDING = 0.03  # of a fixed y range (accuracy 0…1), so points at its ends stay clear of the frame
 FEW_POINTS = 3  # a line series with fewer points is drawn as dots too
 WAITING, WAITING_COLOR = "no points yet", "#8a8a8a"  # mid grey: readable on light and dark
 # Colours for series added on the fly (layer groups, runs in an overlay): matplotlib's tab10.
@@ -229,9 +230,10 @@ class LivePlot(pg.PlotWidget):
             if total == 1:
                 x, y = self._buffers[points[0][0]].last()
                 high = max(high, x if self._max_steps else x * 1.1)
-                box.setYRange(*(self._y_range or single_y_range(y, self._from_zero)), padding=0)
+                box.setYRange(*(self._y_range or single_y_range(y, self._from_zero)),
+                              padding=FIXED_Y_PADDING if self._y_range else 0)
             else:
-                box.setYRange(*(self._y_range or (0, 1)), padding=0)
+                box.setYRange(*(self._y_range or (0, 1)), padding=FIXED_Y_PADDING if self._y_range else 0)
             box.setXRange(low, high, padding=0)
             self._sparse = True
             return
@@ -243,7 +245,7 @@ class LivePlot(pg.PlotWidget):
             last = max(float(buf.view()[0][-1]) for buf in self._buffers.values() if len(buf))
             box.setXRange(0, max(float(self._max_steps), last), padding=0)
         if self._y_range is not None:
-            box.setYRange(*self._y_range, padding=0)
+            box.setYRange(*self._y_range, padding=FIXED_Y_PADDING)  # a point at 1.0 is not drawn on the frame
             return
         top = max(self._ymax.values(), default=0.0)
         if self._from_zero and np.isfinite(top):
