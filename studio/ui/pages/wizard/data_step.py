@@ -85,14 +85,6 @@ class DataStep(QWidget):
         self.examples = QTextEdit(readOnly=True)
         self.examples.setToolTip("The first training rows as the model sees them; highlighted characters "
                                  "are the tokens that carry loss")
-        self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "tokens per row")
-        self.plot.setLabel("left", "rows")
-        self.plot.setMouseEnabled(x=False, y=False)
-        self.plot.setToolTip("Token lengths of all rows; rows right of the red line are truncated")
-        # Token counts: no SI prefix ('tokens per row (x0.001)'), never below 0.
-        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.plot.getViewBox().setLimits(xMin=0, yMin=0)
         self.lengths_empty = QLabel("Token lengths of every row appear here once a training file is "
                                     "chosen and checked.")
         self.lengths_empty.setWordWrap(True)
@@ -100,10 +92,11 @@ class DataStep(QWidget):
         self.lengths_empty.setEnabled(False)  # greyed: a hint, not content
         self.lengths_view = QStackedWidget()  # the hint until there are lengths, then the histogram
         self.lengths_view.addWidget(self.lengths_empty)
-        self.lengths_view.addWidget(self.plot)
+        # The histogram is built with the first lengths: a PlotWidget costs ~50 ms, and the wizard is
+        # built while the window idles (a long build there is a stall the user feels).
+        self.plot: Any = None
         self.bars: Any = None
-        self.limit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2))
-        self.plot.addItem(self.limit_line)
+        self.limit_line: Any = None
         self.lengths_note = QLabel()
         self.warnings = QPlainTextEdit(readOnly=True)
         self.warnings.setMaximumHeight(70)
@@ -248,6 +241,19 @@ class DataStep(QWidget):
         self.warnings.setVisible(bool(warnings))
         self.changed.emit()
 
+    def _build_histogram(self) -> None:
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "tokens per row")
+        self.plot.setLabel("left", "rows")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.setToolTip("Token lengths of all rows; rows right of the red line are truncated")
+        # Token counts: no SI prefix ('tokens per row (x0.001)'), never below 0.
+        self.plot.getAxis("bottom").enableAutoSIPrefix(False)
+        self.plot.getViewBox().setLimits(xMin=0, yMin=0)
+        self.limit_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#c0392b", width=2))
+        self.plot.addItem(self.limit_line)
+        self.lengths_view.addWidget(self.plot)
+
     def _show_lengths(self, lengths: dict[str, Any] | None) -> None:
         if self.bars is not None:
             self.plot.removeItem(self.bars)
@@ -256,6 +262,8 @@ class DataStep(QWidget):
             self.lengths_note.setText("")
             self.lengths_view.setCurrentWidget(self.lengths_empty)
             return
+        if self.plot is None:
+            self._build_histogram()
         self.lengths_view.setCurrentWidget(self.plot)
         edges = lengths["bins"]
         self.bars = pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=lengths["counts"], brush="#5b8def")

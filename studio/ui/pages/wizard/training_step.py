@@ -92,10 +92,10 @@ class TrainingStep(QWidget):
         column.addStretch(1)
         scroll = FitWidthScrollArea()  # as wide as its fields: no sideways scrolling, no cut combo boxes
         scroll.setWidget(fields)
-        self.plot = LegendPlotWidget()  # one entry per layer group, in rows below the curves
-        self.plot.setLabel("bottom", "optimizer step")
-        self.plot.setLabel("left", "learning rate")
-        self.plot.setToolTip("The learning rate of every layer group at every step (0 while a group is frozen)")
+        # The preview plot is built when the step is first shown: a PlotWidget costs ~60 ms and the
+        # wizard is built while the window idles, where one long build is a stall the user feels.
+        self.plot: Any = None
+        self.plot_slot = QVBoxLayout()
         self.curves: list[Any] = []
         self.curve_names: list[str] = []
         self.curve_labels: list[str] = []  # legend names: a group the ULMFiT guards warn about has a ⚠
@@ -109,7 +109,7 @@ class TrainingStep(QWidget):
         self.ulmfit_warning.hide()
         self.marked_groups: set[str] = set()  # drawn dashed in the preview
         right = QVBoxLayout()
-        right.addWidget(self.plot, 1)
+        right.addLayout(self.plot_slot, 1)
         right.addWidget(self.note)
         right.addWidget(self.ulmfit_warning)
         right.addWidget(self.lr_find, 1)
@@ -154,6 +154,7 @@ class TrainingStep(QWidget):
 
     def enter(self) -> None:
         """Shown: the chosen method's starting learning rate, unless the user typed one."""
+        self._build_plot()
         method = self._state.config["method"].get("name")
         info = self._state.method_info(method)
         if not self.lr_edited and info is not None and method != self._lr_method:
@@ -189,6 +190,21 @@ class TrainingStep(QWidget):
             return None
         return [g["name"] for g in entry["layer_groups"]]
 
+    def showEvent(self, event: Any) -> None:
+        self._build_plot()
+        super().showEvent(event)
+
+    def _build_plot(self) -> None:
+        """The preview plot, on the step's first entry or show (then drawn at once)."""
+        if self.plot is not None:
+            return
+        self.plot = LegendPlotWidget()  # one entry per layer group, in rows below the curves
+        self.plot.setLabel("bottom", "optimizer step")
+        self.plot.setLabel("left", "learning rate")
+        self.plot.setToolTip("The learning rate of every layer group at every step (0 while a group is frozen)")
+        self.plot_slot.addWidget(self.plot)
+        self._update_plot()
+
     def _update_plot(self) -> None:
         if self.error() is not None:
             self.note.setText(self.error() or "")
@@ -211,6 +227,8 @@ class TrainingStep(QWidget):
             return
         marked = self._check_ulmfit(spec, names if note == "" else [])
         labels = [f"{name} ⚠" if name in marked else name for name in names]
+        if self.plot is None:  # not shown yet: showEvent draws it
+            return
         if labels != self.curve_labels:
             self.plot.clear()
             self.curves = [self.plot.plot(name=label, pen=pg.mkPen(
