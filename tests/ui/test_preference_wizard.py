@@ -12,7 +12,7 @@ from studio.ui.pages.wizard import WizardPage
 from studio.ui.pages.wizard.preference_settings import KTO_NOTE, ONLY_FOR, TITLE
 from studio.ui.pages.wizard.state import kto_file
 from tests.ui.test_preference_preview import KTO, PAIR
-from tests.ui.wizard_fakes import FakeCli
+from tests.ui.wizard_fakes import FakeCli, fake_cli  # noqa: F401 (fake_cli: a fixture)
 
 PREFERENCE_LABEL = "preference (DPO / KTO / ORPO)"
 
@@ -24,13 +24,6 @@ def inspected(fmt: str, examples: list[dict]) -> dict:
             "examples": examples, "warnings": [],
             "lengths": {"bins": [0, 16, 32], "counts": [30, 14], "max_length": 256, "longest": 30, "over": 0,
                         "rows": 44}}
-
-
-@pytest.fixture
-def fake_cli(monkeypatch):
-    FakeCli.calls, FakeCli.canned = [], {}
-    monkeypatch.setattr(cli_call, "CliCall", FakeCli)
-    return FakeCli
 
 
 @pytest.fixture

@@ -6,17 +6,9 @@ import pytest
 
 from studio.config import load_config
 from studio.store import open_db
-from studio.ui import cli_call
 from studio.ui.pages.wizard import WizardPage
 from tests.ui.conftest import make_run
-from tests.ui.wizard_fakes import FakeCli
-
-
-@pytest.fixture
-def fake_cli(monkeypatch):
-    FakeCli.calls, FakeCli.canned = [], {}
-    monkeypatch.setattr(cli_call, "CliCall", FakeCli)
-    return FakeCli
+from tests.ui.wizard_fakes import fake_cli  # noqa: F401 (fake_cli: a fixture)
 
 
 @pytest.fixture

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from studio.ui import cli_call
 from studio.ui.pages.wizard import WizardPage
-from tests.ui.wizard_fakes import FakeCli, trainable
-
-
-@pytest.fixture
-def fake_cli(monkeypatch):
-    FakeCli.calls, FakeCli.canned = [], {}
-    monkeypatch.setattr(cli_call, "CliCall", FakeCli)
-    return FakeCli
+from tests.ui.wizard_fakes import fake_cli, trainable  # noqa: F401 (fake_cli: a fixture)
 
 
 @pytest.fixture

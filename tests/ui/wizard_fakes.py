@@ -2,6 +2,7 @@
 method's options (read from the config file the wizard wrote), and recorded calls."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from studio.config import load_config
@@ -64,3 +65,13 @@ class FakeCli(QObject):
     @property
     def running(self):
         return not self._done
+
+
+@pytest.fixture
+def fake_cli(monkeypatch):
+    """The wizard's child processes replaced by FakeCli (calls recorded, answers canned per test)."""
+    from studio.ui import cli_call
+
+    FakeCli.calls, FakeCli.canned = [], {}
+    monkeypatch.setattr(cli_call, "CliCall", FakeCli)
+    return FakeCli
