@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 
 def register(sub) -> None:
@@ -112,19 +111,14 @@ def run_show(args, home, db) -> int:
 
 
 def run_rm(args, home, db) -> int:
+    from studio.commands.confirm import refused
     from studio.library import library
     from studio.store import adapters
 
     row = adapters.get_adapter(db, args.name)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print(f"studio: refusing to delete {args.name} without --yes (stdin is not a terminal)",
-                  file=sys.stderr)
-            return 2
-        answer = input(f"Delete adapter {args.name} and its folder {row['path']}? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("kept")
-            return 1
+    code = refused(args.name, f"Delete adapter {args.name} and its folder {row['path']}?", args.yes)
+    if code is not None:
+        return code
     library.remove_adapter(db, home, args.name)
     print(f"deleted {args.name}")
     return 0

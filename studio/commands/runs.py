@@ -179,19 +179,15 @@ def run_rename(args, home, db) -> int:
 
 
 def run_rm(args, home, db) -> int:
+    from studio.commands.confirm import refused
     from studio.jobs import run_admin
     from studio.store import runs
 
     run = runs.find_run(db, args.run_ref)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print(f"studio: refusing to delete run {run['id']} without --yes (stdin is not a terminal)",
-                  file=sys.stderr)
-            return 2
-        answer = input(f"Delete run {run['id']} ({run['name']}) and its folder {home.run_dir(run['id'])}? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("kept")
-            return 1
+    code = refused(f"run {run['id']}", f"Delete run {run['id']} ({run['name']}) and its folder "
+                   f"{home.run_dir(run['id'])}?", args.yes)
+    if code is not None:
+        return code
     removed = run_admin.delete(db, home, run["id"])
     print(f"deleted run {run['id']} ({run['name']})" + (f" and {', '.join(map(str, removed))}" if removed else ""))
     return 0
