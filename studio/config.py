@@ -126,6 +126,9 @@ class TrainingSpec:
                        choices=KERNELS)
     oom_retry: bool = opt(True, "On CUDA out-of-memory, resume from the last checkpoint with half the "
                           "micro-batch and twice the accumulation (same effective batch)")
+    distributed: Any = opt(doc="Several processes (GPUs) through torchrun: processes (N | auto), strategy "
+                           "(ddp | fsdp), stall_timeout_s (studio/distributed_config.py)",
+                           default_factory=lambda: _distributed_section(None))
 
     def __post_init__(self) -> None:
         if self.max_steps is not None and self.epochs is not None:
@@ -137,6 +140,7 @@ class TrainingSpec:
                               "warmup_ratio")
         self.packing = _on_off(self.packing, PACKING, "packing")
         self.activation_checkpointing = _checkpointing(self.activation_checkpointing)
+        self.distributed = _distributed_section(self.distributed)
 
     @property
     def checkpoint_every(self) -> int | None:
@@ -154,6 +158,13 @@ def _on_off(value: Any, choices: tuple[str, ...], path: str) -> str:
     if value not in choices:
         raise ConfigError(f"{value!r} is not one of: {', '.join(choices)}", path)
     return value
+
+
+def _distributed_section(value: Any) -> Any:
+    # Built here rather than typed on the field: studio/distributed_config.py imports this module.
+    from studio.distributed_config import build_distributed
+
+    return build_distributed(value)
 
 
 def _checkpointing(value: Any) -> Any:
