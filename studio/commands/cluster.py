@@ -1,0 +1,81 @@
+"""`studio cluster-script`: a run bundle and the launch commands for several machines (torchrun per
+node, or one sbatch script), from a config file or a run in the store (studio/jobs/cluster_bundle.py)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def register(sub) -> None:
+    """Add this module's subcommands."""
+    c = sub.add_parser("cluster-script", help="train on several machines: a run bundle + each node's torchrun "
+                       "script (or sbatch)",
+                       description="Writes a folder to copy to every node: the config with its data files "
+                       "copied in, a manifest (sha256 of each data file, the model reference), a studio home "
+                       "of its own holding the run, and node-0.sh ... node-{M-1}.sh (or job.sbatch). "
+                       "See its README.txt.")
+    c.add_argument("source", metavar="RUN_OR_CONFIG", help="a run (id or name) or a run config (.yaml/.json)")
+    c.add_argument("--nodes", type=int, required=True, help="machines (M)")
+    c.add_argument("--gpus-per-node", type=int, required=True,
+                   help="GPUs per machine: one process each (0: one CPU process per machine, gloo)")
+    c.add_argument("--cpu", action="store_true", help="train on CPUs (gloo) even where there are GPUs; "
+                   "--gpus-per-node processes per machine")
+    c.add_argument("--slurm", action="store_true", help="write job.sbatch (one srun task per node) instead "
+                   "of node-N.sh scripts")
+    c.add_argument("--out", metavar="DIR", help="the bundle folder (default: ./NAME-cluster); never overwritten")
+    c.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="the rendezvous on the first node (default: "
+                   "this machine's host name, port 29500; with --slurm the job's first node)")
+    c.set_defaults(run=run_cluster_script)
+
+
+def run_cluster_script(args, home, db) -> int:
+    from studio.jobs.cluster_bundle import ClusterShape, parse_endpoint, write_bundle
+    from studio.submit import SubmitError, check_method, expected_steps, load_and_check
+
+    shape = ClusterShape(args.nodes, args.gpus_per_node, cpu=args.cpu)  # ValueError: printed by the CLI
+    # Under Slurm the first node is only known in the job: the script asks scontrol, unless told.
+    endpoint = parse_endpoint(args.rdzv_endpoint) if args.rdzv_endpoint or not args.slurm else None
+    try:
+        cfg, base_dir, source = _source_config(args.source, db, shape)
+        cfg, data = load_and_check(cfg, base_dir)
+        check_method(cfg, data.label_names, source)
+    except SubmitError as e:
+        print(f"studio: {e}", file=sys.stderr)
+        return 2
+    for w in data.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    out = Path(args.out) if args.out else Path.cwd() / f"{cfg.name}-cluster"
+    folder = write_bundle(cfg, out, shape, max_steps=expected_steps(cfg, len(data.train)), endpoint=endpoint,
+                          slurm=args.slurm)
+    device = "CPU processes (gloo)" if shape.on_cpu else "GPUs"
+    rendezvous = "the job's first node" if args.slurm else endpoint
+    print(f"bundle: {folder}\n{shape.nodes} node(s) × {shape.per_node} {device} = {shape.world_size} processes; "
+          f"rendezvous: {rendezvous}")
+    if args.slurm:
+        print(f"start:  cd {folder} && sbatch job.sbatch")
+    else:
+        print(f"start:  sh {folder}/node-0.sh on the first node" +
+              "".join(f", sh node-{i}.sh on node {i}" for i in range(1, shape.nodes)))
+    print(f"follow: STUDIO_HOME={folder}/home studio show 1   (README.txt says more)")
+    return 0
+
+
+def _source_config(ref: str, db, shape):
+    """(config shaped for the cluster, folder its relative paths are read from, name for errors)."""
+    from studio.config import ConfigError, RunConfig, load_config
+    from studio.jobs.cluster_bundle import cluster_config
+    from studio.store import runs
+    from studio.submit import SubmitError
+
+    path = Path(ref)
+    try:
+        if path.is_file() or path.suffix.lower() in CONFIG_SUFFIXES:
+            cfg = load_config(path)  # a missing file: ConfigError naming it
+            return cluster_config(cfg, shape, str(path)), path.resolve().parent, str(path)
+        run = runs.find_run(db, ref)  # LookupError: 'no run ...', printed by the CLI
+        source = f"run {run['id']} config"
+        return cluster_config(RunConfig.from_dict(run["config"], source=source), shape, source), None, source
+    except ConfigError as e:
+        raise SubmitError(str(e)) from None
