@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,7 +71,20 @@ def wait_exit(run: dict, timeout: float) -> bool:
 def signal_worker(run: dict, sig: int) -> None:
     """Send sig to a live worker and the processes it started."""
     if is_alive(run.get("pid"), run.get("pid_started_at")):
+        import psutil
+
+        try:
+            # torchrun and its ranks run in sessions of their own (a multi-process run): a kill
+            # must reach them too, found before the worker dies and they are re-parented.
+            family = psutil.Process(run["pid"]).children(recursive=True) if sig == signal.SIGKILL else []
+        except psutil.Error:
+            family = []
         try:
             os.killpg(run["pid"], sig)  # the worker leads its own session: reach its children too
         except ProcessLookupError:
             pass
+        for proc in family:
+            try:
+                proc.send_signal(sig)
+            except psutil.Error:
+                pass

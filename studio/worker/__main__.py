@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if commands.pending_command(db, args.run_id):
             raise Cancelled()
+        from studio.worker.supervise import supervise_if_distributed
+
+        group_status = supervise_if_distributed(db, home, run, run_dir)  # several processes: torchrun
+        if group_status is not None:
+            return 0 if group_status in ("completed", "paused", "cancelled") else 1
         outcome = _train(home, db, run, run_dir, live)
         live.recorder.flush_now()
         _finish(db, run, outcome)
