@@ -1,5 +1,6 @@
 """The memory estimate of one run config: the Models page's `memory.estimate` fed from the config's
-method, batch, max_length, precision, device, packing and activation checkpointing.
+method, batch, max_length, precision, device, packing and activation checkpointing, as one process
+holds it when training.distributed spreads the run over several (sharded_memory.py).
 
 Torch-free, so the wizard's Review step computes it in the GUI (from the model facts the probe child
 read) and `studio probe --measure` prints the very same number beside the measured peak.
@@ -9,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from studio.config import RunConfig
+from studio.distributed_config import resolve_processes
 from studio.modelinfo.facts import ModelFacts
-from studio.modelinfo.memory import ENCODERS, estimate
+from studio.modelinfo.memory import BYTES, ENCODERS, estimate
+from studio.modelinfo.sharded_memory import per_process
 
 
 def method_defaults(methods: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -37,8 +40,9 @@ def packs(cfg: RunConfig, model_type: str | None) -> bool:
 
 def run_estimate(facts: ModelFacts, cfg: RunConfig, defaults: dict[str, Any], *, device: str,
                  precision: str, num_labels: int = 2, tokens: int | None = None,
-                 packed: bool | None = None) -> dict[str, Any]:
-    """memory.estimate for `cfg` (method options over `defaults`, the method's defaults)."""
+                 packed: bool | None = None, gpus: int = 0) -> dict[str, Any]:
+    """memory.estimate for `cfg` (method options over `defaults`, the method's defaults), per process
+    of training.distributed (`gpus`: the GPUs found, what processes auto means)."""
     t = cfg.training
     options = {**defaults, **cfg.method.options}
     est = estimate(facts, cfg.method.name, t.batch_size, cfg.data.max_length, precision, options,
@@ -48,4 +52,6 @@ def run_estimate(facts: ModelFacts, cfg: RunConfig, defaults: dict[str, Any], *,
                    preference=cfg.preference.loss if cfg.preference is not None else None)
     if est["problem"] and facts.problem:
         est["problem"] = facts.problem  # why the facts are missing says more than "needs the count"
-    return est
+    spread = t.distributed
+    return per_process(est, facts, resolve_processes(spread, gpus), spread.strategy,
+                       BYTES.get(precision, 4.0))

@@ -50,13 +50,6 @@ def per_process(est: dict[str, Any], facts: ModelFacts, processes: int, strategy
     return out
 
 
-def resolve_processes(processes: int | str | None, gpus: int) -> int:
-    """A number for training.distributed.processes: auto = every visible GPU (1 on a CPU machine)."""
-    if processes in (None, "auto"):
-        return max(1, gpus)
-    return int(processes)
-
-
 def effective_batch(batch_size: int, accumulation: int, processes: int) -> int:
     """Examples per optimizer step: micro-batch × gradient accumulation × processes."""
     return batch_size * accumulation * processes

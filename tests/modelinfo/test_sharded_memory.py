@@ -6,7 +6,7 @@ import pytest
 
 from studio.modelinfo.facts import ModelFacts
 from studio.modelinfo.memory import estimate
-from studio.modelinfo.sharded_memory import effective_batch, per_process, resolve_processes
+from studio.modelinfo.sharded_memory import effective_batch, per_process
 
 GB = 10**9
 BLOCK = 4096 * 4096 * 4 + 3 * 4096 * 11008 + 2 * 4096  # one Llama-2-7B block: attention, MLP, 2 norms
@@ -72,9 +72,5 @@ def test_cpu_processes_are_per_process_without_cuda_overhead():
     assert any("every process holds" in n for n in two["assumptions"])
 
 
-def test_processes_and_effective_batch():
-    assert resolve_processes("auto", 4) == 4
-    assert resolve_processes("auto", 0) == 1  # a CPU machine: one process
-    assert resolve_processes(None, 2) == 2
-    assert resolve_processes(3, 8) == 3
+def test_effective_batch():
     assert effective_batch(8, 4, 2) == 64

@@ -66,6 +66,7 @@ def fill_steps(page: Any, config: dict[str, Any] | None = None, explicit_lr: boo
     _fill_form(training.form, values)
     _fill_form(training.speed, values)
     _fill_form(training.ulmfit, values.get("ulmfit") or {})
+    training.distributed.set_values(values.get("distributed"))  # processes, strategy (and keys it keeps)
     _fill_form(training.preference.form, config.get("preference") or {})  # task preference's loss, beta ...
     training.lr_edited = not fresh and explicit_lr  # a rate from the file is the user's, not the method's
     training._lr_method = name if training.lr_edited else None

@@ -30,18 +30,27 @@ def review_estimate(state: Any, cfg: RunConfig) -> dict[str, Any] | str | None:
     device, precision = resolve_device(cfg.training, bool(probe.get("cuda")), bool(probe.get("bf16", True)))
     defaults = method_defaults(state.methods).get(cfg.method.name, {})
     return run_estimate(ModelFacts(**probe["facts"]), cfg, defaults, device=device, precision=precision,
-                        num_labels=state.num_labels() or 2)
+                        num_labels=state.num_labels() or 2, gpus=len(state.gpus or []))
 
 
 def estimate_text(est: dict[str, Any], cfg: RunConfig) -> str:
-    """One line: the total and its parts, in the Models page's units."""
+    """One line: the total and its parts, in the Models page's units (per process when there are several)."""
     if est["problem"]:
         return f"Memory estimate unavailable: {est['problem']}"
-    parts = (f"weights {format_memory(est['weights_bytes'])} + trainable state "
+    n = est.get("processes", 1)
+    shard = f"/{n}" if est.get("strategy") == "fsdp" and n > 1 else ""
+    parts = (f"weights{shard} {format_memory(est['weights_bytes'])} + trainable state{shard} "
              f"{format_memory(est['trainable_state_bytes'])} + activations {format_memory(est['activation_bytes'])}")
+    if est.get("parallel_bytes"):
+        parts += (f" + {'gradient buckets' if est['strategy'] == 'ddp' else 'gathered blocks'} "
+                  f"{format_memory(est['parallel_bytes'])}")
     if est["overhead_bytes"]:
         parts += f" + CUDA overhead {format_memory(est['overhead_bytes'])}"
-    return (f"Memory estimate on {est['device'].upper()} ≈ {format_memory(est['total_bytes'])} for a micro-batch of "
+    where = f"on {est['device'].upper()}"
+    if n > 1:
+        where = (f"per {'GPU' if est['device'] == 'cuda' else 'process'} ({n} processes, "
+                 f"{est['strategy'].upper()}; all together ≈ {format_memory(est['all_processes_bytes'])})")
+    return (f"Memory estimate {where} ≈ {format_memory(est['total_bytes'])} for a micro-batch of "
             f"{cfg.training.batch_size} × {cfg.data.max_length} tokens ({parts})")
 
 
@@ -84,6 +93,7 @@ class MemoryPanel(QWidget):
         layout.addWidget(self.measured)
         state.probed.connect(self.refresh)
         state.methods_loaded.connect(self.refresh)
+        state.gpus_found.connect(self.refresh)  # processes auto = every GPU found
 
     @property
     def measuring(self) -> bool:
@@ -99,6 +109,7 @@ class MemoryPanel(QWidget):
                 return
         if self._state.methods is None and not self._state.methods_error:
             self._state.load_methods()
+        self._state.find_gpus()  # processes auto = every GPU found (Review reached without the Training step)
         if self._state.probe is None and not self._state.probe_error and not self._state.running("probe"):
             self._state.start_probe()  # the model's facts come with it (it emits probed: refresh again)
             return

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPla
 
 from studio.config import ConfigError, RunConfig, dump_config
 from studio.ui import cli_call
+from studio.ui.pages.wizard.distributed_panel import distributed_text
 from studio.ui.pages.wizard.memory_panel import MemoryPanel
 from studio.ui.pages.wizard.state import unique_name
 
@@ -46,6 +47,8 @@ class ReviewStep(QWidget):
         row = QHBoxLayout()
         row.addWidget(self.command, 1)
         row.addWidget(self.copy_button)
+        self.processes = QLabel()  # training.distributed in words, with the effective batch
+        self.processes.setToolTip("Processes training the run (one per GPU) and the examples per optimizer step")
         self.memory = MemoryPanel(state)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -60,8 +63,10 @@ class ReviewStep(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.yaml_view, 1)
         layout.addLayout(row)
+        layout.addWidget(self.processes)
         layout.addWidget(self.memory)
         layout.addLayout(bottom)
+        state.gpus_found.connect(self._show_processes)  # auto's count is known once the GPUs are
 
     def config_path(self) -> Path:
         """Where Start saves the config: <home>/configs/<name>.yaml."""
@@ -82,9 +87,22 @@ class ReviewStep(QWidget):
             preview = self._state.write_temp(cfg.to_dict(), "review")  # the very text dump_config writes
             self.yaml_view.setPlainText(preview.read_text(encoding="utf-8"))
             self._say("")
+            self._show_processes(cfg)
             self.memory.refresh(cfg, self.yaml_view.toPlainText())
         self.command.setText(f"studio train {shlex.quote(str(self.config_path()))}")
         self.changed.emit()
+
+    def _show_processes(self, cfg: RunConfig | None = None) -> None:
+        """'Training: 2 processes (DDP) · effective batch 8 × 1 × 2 = 16 …' for the config."""
+        try:
+            cfg = cfg or self.run_config()
+        except ConfigError:
+            self.processes.setText("")
+            return
+        spread, t = cfg.training.distributed, cfg.training
+        self.processes.setText("Training: " + distributed_text(
+            {"processes": spread.processes, "strategy": spread.strategy}, t.batch_size, t.gradient_accumulation,
+            len(self._state.gpus or [])))
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet(ERROR_STYLE if error else "")
@@ -99,6 +117,7 @@ class ReviewStep(QWidget):
         """A fresh wizard: no YAML, no outcome of an earlier Start."""
         self.yaml_view.setPlainText("")
         self.command.setText("")
+        self.processes.setText("")
         self._say("")
 
     def confirm_rename(self, taken: str, free: str) -> bool:

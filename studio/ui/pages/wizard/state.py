@@ -54,6 +54,7 @@ class WizardState(QObject):
     lr_find_progress = Signal(object)  # {"stage", "fraction", "lr", "loss"} while it sweeps
     model_changed = Signal()  # another model was chosen: settings that depend on its layers start over
     renamed = Signal(str)  # Start gave the run a free name (the one entered was taken)
+    gpus_found = Signal()  # the NVML lookup ended (self.gpus: [] on a CPU machine)
 
     def __init__(self, home: Home, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,6 +74,8 @@ class WizardState(QObject):
         self._probe_base: tuple | None = None  # what the probe in self.probe was run for
         self._probe_method: tuple[str, dict[str, Any]] | None = None
         self.lr_find: dict[str, Any] | None = None  # the newest range test for this config (live or stored)
+        self.gpus: list[dict[str, Any]] | None = None  # modelinfo.gpus.list_gpus(); None until known
+        self._gpu_task: Any = None
         self.lr_find_error: str | None = None
         self._calls: dict[str, cli_call.CliCall] = {}
         self._keys: dict[str, Any] = {}
@@ -103,6 +106,18 @@ class WizardState(QObject):
             return {r["name"] for r in db.query("SELECT name FROM runs UNION SELECT name FROM adapters")}
         finally:
             db.conn.close()
+
+    def find_gpus(self) -> None:
+        """List the GPUs once, on a pool thread (NVML's first call loads the driver: not in the GUI thread)."""
+        if self.gpus is None and self._gpu_task is None:
+            from studio.modelinfo.gpus import list_gpus
+            from studio.ui import tasks
+
+            self._gpu_task = tasks.start(tasks.Task(list_gpus), self._on_gpus)
+
+    def _on_gpus(self, result: Any, _error: Any, _tag: Any) -> None:
+        self.gpus, self._gpu_task = result or [], None  # a failing lookup reads as no GPU, as NVML's own
+        self.gpus_found.emit()
 
     # --- config pieces
     def write_temp(self, config: dict[str, Any], stem: str) -> Path:

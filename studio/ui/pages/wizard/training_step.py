@@ -1,6 +1,6 @@
 """Wizard step 4: hyperparameters (per-method learning rate), ULMFiT controls, speed and memory
-settings (packing, activation checkpointing, kernels) and a live preview of the learning rate of
-every layer group, computed by the same pure functions the trainer uses."""
+settings (packing, activation checkpointing, kernels), processes (GPUs, DDP/FSDP, effective batch) and a
+live preview of the learning rate of every layer group, computed by the same pure functions the trainer uses."""
 from __future__ import annotations
 
 import math
@@ -14,6 +14,7 @@ from studio.config import (CHECKPOINTING, PACKING, ConfigError, TrainingSpec, Ul
                            field_docs)
 from studio.core.schedules import group_learning_rates, schedule_spec
 from studio.core.ulmfit_guards import ulmfit_problems
+from studio.ui.pages.wizard.distributed_panel import DistributedPanel
 from studio.ui.pages.wizard.form import Form, specs_from_dataclass
 from studio.ui.pages.wizard.lr_find_panel import LrFindPanel
 from studio.ui.pages.wizard.preference_settings import PreferenceSettings
@@ -23,7 +24,8 @@ from studio.ui.widgets.plot_legend import LegendPlotWidget
 
 MAX_POINTS = 2000  # preview resolution; keeps a 100k-step schedule well under the 100 ms budget
 SPEED_FIELDS = ["packing", "activation_checkpointing", "kernels", "oom_retry"]
-TRAINING_FIELDS = [f for f in field_docs(TrainingSpec) if f != "ulmfit" and f not in SPEED_FIELDS]
+# ulmfit and distributed are boxes of their own (distributed_panel.py).
+TRAINING_FIELDS = [f for f in field_docs(TrainingSpec) if f not in ("ulmfit", "distributed", *SPEED_FIELDS)]
 # Typed `Any` in TrainingSpec (YAML's on/off booleans and {every_n: K} are accepted there).
 # The schedule list shows what "stlr" is; the config value stays stlr.
 TRAINING_OVERRIDES = {"schedule": {"labels": {"stlr": "slanted triangular (ULMFiT)"}}}
@@ -81,6 +83,7 @@ class TrainingStep(QWidget):
         ulmfit_box = QGroupBox("ULMFiT (discriminative rates, gradual unfreezing, slanted triangular LR)")
         ulmfit_box.setToolTip(UlmfitSpec.__doc__ or "")
         QVBoxLayout(ulmfit_box).addWidget(self.ulmfit)
+        self.distributed = DistributedPanel(state)  # training.distributed: GPUs, processes, DDP/FSDP
         fields = QWidget()
         column = QVBoxLayout(fields)
         self.preference = PreferenceSettings()  # shown for task: preference only
@@ -88,6 +91,7 @@ class TrainingStep(QWidget):
         column.addWidget(self.preference)
         column.addWidget(self.form)
         column.addWidget(speed_box)
+        column.addWidget(self.distributed)
         column.addWidget(ulmfit_box)
         column.addStretch(1)
         scroll = FitWidthScrollArea()  # as wide as its fields: no sideways scrolling, no cut combo boxes
@@ -121,6 +125,7 @@ class TrainingStep(QWidget):
         self.form.changed.connect(self._apply)
         self.ulmfit.changed.connect(self._apply)
         self.speed.changed.connect(self._apply)
+        self.distributed.changed.connect(self._apply)
         self.preference.changed.connect(self._apply)
         state.probed.connect(self._update_plot)
         state.model_changed.connect(self._forget_model_settings)
@@ -155,6 +160,7 @@ class TrainingStep(QWidget):
     def enter(self) -> None:
         """Shown: the chosen method's starting learning rate, unless the user typed one."""
         self._build_plot()
+        self._state.find_gpus()  # once, off the GUI thread; the processes box fills in when known
         method = self._state.config["method"].get("name")
         info = self._state.method_info(method)
         if not self.lr_edited and info is not None and method != self._lr_method:
@@ -170,8 +176,11 @@ class TrainingStep(QWidget):
         return self._state.config.get("task") == "preference"
 
     def _apply(self) -> None:
-        self._state.config["training"] = {**self.form.values(), **self.speed.values(),
-                                          "ulmfit": self.ulmfit.values()}
+        values = self.form.values()
+        self.distributed.set_batch(values.get("batch_size") or TrainingSpec.batch_size,
+                                   values.get("gradient_accumulation") or TrainingSpec.gradient_accumulation)
+        self._state.config["training"] = {**values, **self.speed.values(), "ulmfit": self.ulmfit.values(),
+                                          "distributed": self.distributed.values()}
         if self._preference_task():
             self._state.config["preference"] = self.preference.section()
         else:
