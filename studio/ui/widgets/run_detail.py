@@ -28,6 +28,7 @@ MAX_OTHER_WARNINGS = 5
 LOG_MIN_LINES = 8  # the log pane's minimum height in lines
 # The header's tokens/s: the median of this many latest logged values (one odd step moves it not).
 RECENT_SPEEDS = 10
+FACTS_PER_ROW = 4
 
 
 class RunDetail(QWidget):
@@ -42,6 +43,7 @@ class RunDetail(QWidget):
         self._tokens_per_s: deque[float] = deque(maxlen=RECENT_SPEEDS)
         self._worker_started: float | None = None  # the shown run's current worker (a resume changes it)
         self._epoch: float | None = None
+        self._world: dict[str, int] = {}  # world_size, effective_batch as rank 0 recorded them
         self._log_text = ""
 
         self.stack = QStackedWidget()
@@ -75,21 +77,25 @@ class RunDetail(QWidget):
         facts = QGridLayout()
         self.step_label, self.epoch_label, self.eta_label = QLabel(), QLabel(), QLabel()
         self.speed_label, self.stage_label, self.params_label = QLabel(), QLabel(), QLabel()
+        self.processes_label, self.batch_label = QLabel(), QLabel()
         pairs = (("Step", self.step_label, "Optimizer steps done / planned"),
                  ("Epoch", self.epoch_label, "Passes over the training data so far"),
                  ("ETA", self.eta_label, "Time left at the pace of the last minute"),
                  ("Tokens/s", self.speed_label, "Training throughput: the median of the last "
                                                 f"{RECENT_SPEEDS} logged steps, as the Tokens/s plot shows"),
                  ("Stage", self.stage_label, "What the worker is doing"),
-                 ("Trainable", self.params_label, "Parameters the method trains, of the model's total"))
+                 ("Trainable", self.params_label, "Parameters the method trains, of the model's total"),
+                 ("Processes", self.processes_label, "Processes training the run (one per GPU, through "
+                                                     "torchrun) and how they share the model"),
+                 ("Batch", self.batch_label, "Effective batch: micro-batch × gradient accumulation × processes"))
         for i, (name, label, tip) in enumerate(pairs):
             key = QLabel(name + ":")
             key.setEnabled(False)  # the palette's disabled text: a quiet caption colour
             key.setToolTip(tip)
             label.setToolTip(tip)
-            facts.addWidget(key, i // 3, (i % 3) * 2)
-            facts.addWidget(label, i // 3, (i % 3) * 2 + 1)
-        facts.setColumnStretch(5, 1)
+            facts.addWidget(key, i // FACTS_PER_ROW, (i % FACTS_PER_ROW) * 2)
+            facts.addWidget(label, i // FACTS_PER_ROW, (i % FACTS_PER_ROW) * 2 + 1)
+        facts.setColumnStretch(FACTS_PER_ROW * 2 - 1, 1)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828;")
@@ -160,6 +166,7 @@ class RunDetail(QWidget):
         self._update_facts()
         self.stage_label.setText(run.get("stage") or "—")
         self.params_label.setText(self._params_text(run))
+        self._show_processes()
         self.error_label.setText(run.get("error") or "")
         self.error_label.setVisible(bool(run.get("error")))
         self.warnings_label.setText(self._warnings_html(run.get("warnings") or []))
@@ -214,6 +221,10 @@ class RunDetail(QWidget):
             self._tokens_per_s.extend(float(v) for v in batch.series["tokens_per_s"][1][-RECENT_SPEEDS:])
         if "epoch" in batch.series:
             self._epoch = float(batch.series["epoch"][1][-1])
+        for name in ("world_size", "effective_batch"):
+            if name in batch.series:
+                self._world[name] = int(batch.series[name][1][-1])
+                self._show_processes()
         self.run_plots.add(batch.series)
         self._update_facts()
         return sum(len(xs) for xs, _ in batch.series.values())
@@ -229,6 +240,7 @@ class RunDetail(QWidget):
         self._rate.clear()
         self._tokens_per_s.clear()
         self._epoch = self._worker_started = None
+        self._world = {}
         self._log_text = ""
         self.log_box.clear()
         self.run_plots.reset(run.get("max_steps") if run else None)  # axes span the new run at once
@@ -252,6 +264,13 @@ class RunDetail(QWidget):
             lines.append(f"… and {len(others) - MAX_OTHER_WARNINGS} more (studio show RUN lists them all)")
         return "<br>".join(lines)
 
+    def _show_processes(self) -> None:
+        """Processes and effective batch: what rank 0 recorded, else what the config asks for."""
+        if self._run is not None:
+            processes, batch = processes_text(self._run.get("config") or {}, self._world)
+            self.processes_label.setText(processes)
+            self.batch_label.setText(batch)
+
     @staticmethod
     def _params_text(run: dict[str, Any]) -> str:
         trainable, total = run.get("trainable_params"), run.get("total_params")
@@ -260,3 +279,20 @@ class RunDetail(QWidget):
         if not total:
             return format_count(trainable)
         return f"{format_count(trainable)} of {format_count(total)} ({trainable / total:.2%})"
+
+
+def processes_text(config: dict[str, Any], recorded: dict[str, int]) -> tuple[str, str]:
+    """('2 (DDP)', '8 × 1 × 2 = 16') from a run's config and its recorded world_size/effective_batch
+    metrics (which say what auto became); a run without a distributed section trained in one process."""
+    training = config.get("training") or {}
+    spread = training.get("distributed") or {}
+    micro, accumulation = training.get("batch_size"), training.get("gradient_accumulation") or 1
+    n = recorded.get("world_size") or spread.get("processes") or 1
+    strategy = str(spread.get("strategy") or "ddp").upper()
+    processes = "1" if n == 1 else f"{n} ({strategy})"
+    if micro is None:
+        return processes, "—"
+    if n == "auto":
+        return "auto (every GPU)", f"{micro} × {accumulation} × processes"
+    total = recorded.get("effective_batch") or micro * accumulation * int(n)
+    return processes, f"{micro} × {accumulation} × {n} = {total}"

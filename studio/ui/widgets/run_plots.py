@@ -1,12 +1,14 @@
-"""A run's four live plots: loss, learning rate (per layer group), memory and tokens/s (plus rewards,
-margin and accuracy for a preference run, preference_plots.py)."""
+"""A run's four live plots: loss, learning rate (per layer group), memory (per rank for a run of several
+processes) and tokens/s (plus rewards, margin and accuracy for a preference run, preference_plots.py)."""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFrame, QGridLayout, QScrollArea, QVBoxLayout, QWidget
 
-from studio.ui.widgets.live_plot import LivePlot
+from studio.ui.widgets.live_plot import PALETTE, LivePlot
 from studio.ui.widgets.preference_plots import PreferencePlots
 
 LOSS_SERIES = {"train_loss": ("train loss", "#1f77b4"), "eval_loss": ("eval loss", "#ff7f0e")}
@@ -19,6 +21,10 @@ SPEED_SERIES = {"tokens_per_s": ("tokens/s", "#17becf")}
 STAGGER_POINTS, STAGGER_MS = 5_000, 30  # above this many new points, plots redraw one per turn
 MIN_PLOT_HEIGHT = 200  # px: below this a plot's ticks and legend overlap
 GROUP_LR = "lr/"  # ULMFiT runs log one learning rate per layer group: lr/<group>
+# A run of several processes: rank 0 records every rank's memory as rank<R>_rss_bytes / rank<R>_cuda_peak_bytes.
+RANK_MEMORY = re.compile(r"rank(\d+)_(rss|cuda_peak)_bytes$")
+RANKS_TIP = ("One curve per process (rank) of the run: its peak CUDA memory on GPUs, its resident memory "
+             "on CPUs")
 
 Series = dict[str, tuple[np.ndarray, np.ndarray]]
 
@@ -61,6 +67,9 @@ class RunPlots(QWidget):
         outer.addWidget(self.scroll)
         self._groups = False
         self._cuda = False
+        self._ranks = False  # rank curves replace rank 0's own figures
+        self._rank_cuda = False
+        self._memory_tip = self.memory_plot.toolTip()
 
     def reset(self, max_steps: int | None = None) -> None:
         """Empty every curve (another run was selected); the step axes span its `max_steps`."""
@@ -68,7 +77,9 @@ class RunPlots(QWidget):
             plot.reset()
             plot.set_max_steps(max_steps)
         self.preference.reset(max_steps)
-        self._groups = self._cuda = False
+        self._groups = self._cuda = self._ranks = self._rank_cuda = False
+        self.memory_plot.getPlotItem().setTitle("Memory")
+        self.memory_plot.setToolTip(self._memory_tip)
 
     def add(self, series: Series) -> None:
         """Append new points by metric name and redraw what changed."""
@@ -78,11 +89,20 @@ class RunPlots(QWidget):
         if not self._cuda and any(name.startswith("cuda_") for name in series):
             self._cuda = True  # on a GPU the allocator's figures matter, not the host process
             self.memory_plot.clear_series("rss_bytes")
+        self._see_ranks(series)
         for name, (xs, ys) in series.items():
+            rank = RANK_MEMORY.match(name)
             if name.startswith(GROUP_LR):
                 self.lr_plot.add_series(name, name[len(GROUP_LR):])
                 self.lr_plot.append(name, xs, ys)
-            elif (name == "lr" and self._groups) or (name == "rss_bytes" and self._cuda):
+            elif rank:
+                if rank.group(2) == "rss" and self._rank_cuda:
+                    continue
+                r = int(rank.group(1))
+                self.memory_plot.add_series(name, f"rank {r}", PALETTE[r % len(PALETTE)])
+                self.memory_plot.append(name, xs, ys)
+            elif (name == "lr" and self._groups) or (name == "rss_bytes" and self._cuda) or \
+                    (name in MEMORY_SERIES and self._ranks):
                 continue
             else:
                 for plot in self.plots:
@@ -98,6 +118,28 @@ class RunPlots(QWidget):
         for i, plot in enumerate(self.plots):
             QTimer.singleShot(i * STAGGER_MS, plot.flush)
         QTimer.singleShot(len(self.plots) * STAGGER_MS, self.preference.flush)
+
+    def _see_ranks(self, series: Series) -> None:
+        """From the first rank figure on, the memory plot shows one curve per rank (rank 0's own
+        allocated/reserved/RSS curves would repeat 'rank 0'); on GPUs, the CUDA peak of each."""
+        ranks = [m for m in map(RANK_MEMORY.match, series) if m]
+        if ranks and not self._ranks:
+            self._ranks = True
+            for name in MEMORY_SERIES:
+                self.memory_plot.clear_series(name)
+            self.memory_plot.getPlotItem().setTitle("Memory per rank")
+            self.memory_plot.setToolTip(RANKS_TIP)
+        if not self._rank_cuda and any(m.group(2) == "cuda_peak" for m in ranks):
+            self._rank_cuda = True
+            for name in self.memory_plot.names:
+                if name.endswith("_rss_bytes") and RANK_MEMORY.match(name):
+                    self.memory_plot.clear_series(name)
+
+    @property
+    def memory_ranks(self) -> list[str]:
+        """Legend names of the rank curves with points ('rank 0', 'rank 1' …)."""
+        return [f"rank {RANK_MEMORY.match(n).group(1)}" for n in self.memory_plot.names
+                if RANK_MEMORY.match(n) and self.memory_plot.has_data(n)]
 
     @property
     def lr_groups(self) -> list[str]:
