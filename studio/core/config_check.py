@@ -19,6 +19,7 @@ def load_and_check(config: str | Path | RunConfig, base_dir: Path | None = None)
     """Parse and validate a config and its data; returns (config with absolute paths, PreparedData)."""
     from studio import methods
     from studio.core.data import DataError, prepare_data
+    from studio.core.distributed_check import refuse_distributed
     from studio.modelinfo.sources import ModelNotFound, resolve_model
 
     try:
@@ -31,6 +32,7 @@ def load_and_check(config: str | Path | RunConfig, base_dir: Path | None = None)
                                         validation=resolve_path(cfg.data.validation, base_dir)))
         try:
             methods.parse_options(cfg.method.name, cfg.method.options)
+            refuse_distributed(cfg)  # what cannot train in several processes, with the reason
         except ConfigError as e:
             raise e.located(source) from None
         model = cfg.model if cfg.model.startswith("sample:") else resolve_path(cfg.model, base_dir)

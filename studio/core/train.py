@@ -10,12 +10,13 @@ import math
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from studio import __version__
 from studio.config import RunConfig, TrainingSpec
-from studio.core import checkpoints, faults  # faults: test-only, inert unless STUDIO_FAULT_* is set
+from studio.core import checkpoints, distributed, faults  # faults: test-only, inert unless STUDIO_FAULT_* is set
 from studio.methods.saving import uses_own_format
 
 
@@ -50,6 +51,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     """Fine-tune as `cfg` says; resume from the newest complete checkpoint when asked."""
     import transformers
 
+    from studio.core.distributed_callbacks import rank_callbacks
     from studio.core.input_grads import DropInputGrads
     from studio.core.run_setup import load_run, use_batch_plan
     from studio.core.tokenize import make_collator
@@ -58,7 +60,10 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
 
     reporter = reporter or NullReporter()
     run_dir = Path(run_dir)
-    checkpoints.clean_leftovers(run_dir)
+    world = distributed.world()  # rank 0 of 1 unless torchrun started this process (core/distributed.py)
+    if world.main:  # the run folder is rank 0's; the others write only their checkpoint parts
+        checkpoints.clean_leftovers(run_dir)
+    distributed.use_local_device(world, pick_device(cfg.training)[0])
     transformers.set_seed(cfg.training.seed)
 
     # --- data, model, method and tokens (core/run_setup.py; the LR range test starts there too)
@@ -79,11 +84,16 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     if preference:
         from studio.core.preference_trainer import preference_arguments, preference_trainer
     args_class, task_args = preference_arguments(cfg) if preference else (None, None)
+    rank_args = distributed.trainer_arguments(cfg.method.name, cfg.training.distributed.strategy, device, world)
     args = training_arguments(cfg.training, run_dir, max_steps, eval_ds is not None, device, precision,
-                              eval_on_start=latest is None, speed=speed, args_class=args_class, extra=task_args)
+                              eval_on_start=latest is None, speed=speed, args_class=args_class,
+                              extra={**(task_args or {}), **rank_args})
+    effective_batch = cfg.training.batch_size * cfg.training.gradient_accumulation * world.size
+    callbacks = rank_callbacks(world, list(reporter.callbacks) + faults.injected_callbacks(), reporter, run_dir,
+                               effective_batch, args.device)  # several processes: kept in step
     studio_kwargs = dict(
         args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-        callbacks=list(reporter.callbacks) + faults.injected_callbacks(), run_dir=run_dir,
+        callbacks=callbacks, run_dir=run_dir,
         keep_checkpoints=cfg.training.keep_checkpoints, on_checkpoint=reporter.checkpoint_saved,
         training=cfg.training, layer_groups=ulmfit_groups,
         save_weights=save if uses_own_format(cfg.method.name) else None)
@@ -96,6 +106,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
             compute_metrics=accuracy_metrics if is_cls else None,
             preprocess_logits_for_metrics=argmax_logits if is_cls else None, **studio_kwargs)
         use_batch_plan(trainer, cfg, parts, reporter)  # packed or length-grouped batches
+    distributed.check_joined(trainer.args, world)  # N processes must be one group, never N lone runs
     if cfg.training.checkpoint_every:
         trainer.add_callback(DropInputGrads())  # frozen lower blocks need no backward (core/input_grads.py)
     reporter.stage("training")
@@ -109,12 +120,21 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
     if eval_ds is not None:  # the Trainer already evaluated at the final step
         outcome.final_metrics = last_eval_metrics(trainer.state.log_history)
         outcome.first_metrics = last_eval_metrics(trainer.state.log_history[::-1])
-    if adapter_dir is not None:
+    if distributed.is_fsdp(trainer):  # sharded: every rank helps gather, rank 0 saves the whole
+        full_state = distributed.gather_state_dict(trainer)
+        save = partial(_save_state_dict, full_state)
+    if adapter_dir is not None:  # rank 0 only (the others get none)
         reporter.stage("saving adapter")
         meta = adapter_metadata(cfg, folder, data.label_names, outcome)
         outcome.adapter_dir = save_adapter(model, tokenizer, adapter_dir(), meta, save)
-    shutil.rmtree(checkpoints.staging_dir(run_dir), ignore_errors=True)
+    if world.main:
+        shutil.rmtree(checkpoints.staging_dir(run_dir), ignore_errors=True)
     return outcome
+
+
+def _save_state_dict(state: dict[str, Any], model: Any, folder: Path) -> None:
+    # FSDP: the parameters are shards; save_pretrained takes the gathered full state instead.
+    model.save_pretrained(folder, state_dict=state)
 
 
 def pick_device(training: TrainingSpec) -> tuple[str, str]:

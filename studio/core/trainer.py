@@ -154,12 +154,17 @@ class StudioTrainerMixin:
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         # The Trainer writes into args.output_dir (the staging folder); we publish it atomically.
         super()._save_checkpoint(model, trial)
-        step = self.state.global_step
-        staged = Path(self.args.output_dir) / f"checkpoint-{step}"
-        final = checkpoints.publish(staged, self.run_dir, step)
-        removed = checkpoints.rotate(self.run_dir, self.keep_checkpoints)
-        if self.on_checkpoint:
-            self.on_checkpoint(step, final, removed)
+        # Several processes: each writes its part (rng_state_R.pth); rank 0 publishes once all have,
+        # and nobody goes on (or saves again) before the folder has moved (barriers: no-ops alone).
+        self.accelerator.wait_for_everyone()
+        if self.is_world_process_zero():
+            step = self.state.global_step
+            staged = Path(self.args.output_dir) / f"checkpoint-{step}"
+            final = checkpoints.publish(staged, self.run_dir, step)
+            removed = checkpoints.rotate(self.run_dir, self.keep_checkpoints)
+            if self.on_checkpoint:
+                self.on_checkpoint(step, final, removed)
+        self.accelerator.wait_for_everyone()
 
 
 class StudioTrainer(StudioTrainerMixin, Trainer):
