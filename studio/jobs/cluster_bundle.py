@@ -13,7 +13,6 @@ import re
 import shutil
 import socket
 import time
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -131,7 +130,6 @@ def write_bundle(cfg: RunConfig, out: str | Path, shape: ClusterShape, *, max_st
     """Write the bundle to `out` (refused when it exists and is not empty); returns its folder.
 
     cfg is cluster_config's, checked, with absolute data paths and model reference."""
-    rdzv_id = f"studio-{uuid.uuid4().hex[:12]}"  # unique per bundle: two jobs never join one group
     with staged_output(out) as tmp:
         data_paths, data_entries = copy_data(cfg, tmp)
         # Relative paths are read from the config file's folder: the bundle's copy sits at its root,
@@ -144,7 +142,7 @@ def write_bundle(cfg: RunConfig, out: str | Path, shape: ClusterShape, *, max_st
             "studio_version": __version__, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "run_id": RUN_ID, "name": cfg.name, "nodes": shape.nodes, "gpus_per_node": shape.gpus_per_node,
             "processes_per_node": shape.per_node, "processes": shape.world_size,
-            "device": "cpu" if shape.on_cpu else "cuda", "rdzv_endpoint": endpoint, "rdzv_id": rdzv_id,
+            "device": "cpu" if shape.on_cpu else "cuda", "rdzv_endpoint": endpoint,
             "data": data_entries, "model": describe_model(cfg.model),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

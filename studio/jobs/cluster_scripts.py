@@ -14,9 +14,15 @@ PYTHON = '"$PYTHON" -P'  # -P: a `studio` folder in the working directory is nev
 
 def torchrun_args(manifest: dict[str, Any], node_rank: str, endpoint: str) -> str:
     """torchrun's arguments for one node (node_rank and endpoint are shell words, maybe variables)."""
+    # Each rank's output in its own file, the node's first rank's also on the console (node 0: worker.log),
+    # as the single-machine supervisor does it (studio.worker.launch.rank_log_args).
+    logs = f'--log-dir "$BUNDLE/home/runs/{manifest["run_id"]}/ranks/logs" --redirects 3 --tee 3 --local-ranks-filter 0'
+    # The static rendezvous, not c10d: c10d ignores --node-rank and ranks the nodes by host name and pid,
+    # so global rank 0 (the one that records the run) could land on a node other than node 0, whose
+    # supervisor holds the run. Static makes node N's ranks N×per-node…, node 0 hosting the store.
     return (f"-m torch.distributed.run --nnodes {manifest['nodes']} --node-rank {node_rank} "
-            f"--nproc-per-node {manifest['processes_per_node']} --rdzv-backend c10d "
-            f"--rdzv-endpoint {endpoint} --rdzv-id {manifest['rdzv_id']} --max-restarts 0")
+            f"--nproc-per-node {manifest['processes_per_node']} --rdzv-backend static "
+            f"--rdzv-endpoint {endpoint} --max-restarts 0 \\\n    {logs}")
 
 
 def _rank_entry(manifest: dict[str, Any]) -> str:
@@ -27,7 +33,7 @@ def node_script(manifest: dict[str, Any], node: int) -> str:
     """node-N.sh: check the bundle, then join the group as node N (node 0 hosts the rendezvous)."""
     nodes = manifest["nodes"]
     launch = (f'{PYTHON} {torchrun_args(manifest, str(node), chr(34) + "$ENDPOINT" + chr(34))} \\\n'
-              f'    --rdzv-conf is_host={1 if node == 0 else 0} {_rank_entry(manifest)}')
+              f'    {_rank_entry(manifest)}')
     if node == 0:
         launch = f'{PYTHON} -m studio.worker.cluster_node supervise "$BUNDLE" -- \\\n  {launch}'
     return f"""#!/bin/sh
@@ -38,6 +44,9 @@ set -eu
 BUNDLE=$(cd "$(dirname "$0")" && pwd)
 cd "$BUNDLE/home/runs/{manifest['run_id']}"  # the run's data paths are relative to its folder
 PYTHON=${{STUDIO_PYTHON:-python3}}
+# As the studio's own launcher starts ranks: nothing imported from the working folder, "[rankN]" lines.
+export PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+export TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE='[rank${{rank}}] '
 ENDPOINT=${{STUDIO_RDZV_ENDPOINT:-{manifest['rdzv_endpoint']}}}
 {PYTHON} -m studio.worker.cluster_node verify "$BUNDLE"
 exec {launch}
@@ -51,11 +60,12 @@ def sbatch_script(manifest: dict[str, Any]) -> str:
     body = f"""set -eu
 cd "$BUNDLE/home/runs/{manifest['run_id']}"  # the run's data paths are relative to its folder
 PYTHON=${{STUDIO_PYTHON:-python3}}
+# As the studio's own launcher starts ranks: nothing imported from the working folder, "[rankN]" lines.
+export PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+export TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE='[rank${{rank}}] '
 {PYTHON} -m studio.worker.cluster_node verify "$BUNDLE"
-IS_HOST=0
-if [ "$SLURM_NODEID" = 0 ]; then IS_HOST=1; fi
 set -- {PYTHON} {torchrun_args(manifest, '"$SLURM_NODEID"', '"$STUDIO_RDZV_ENDPOINT"')} \\
-  --rdzv-conf is_host=$IS_HOST {_rank_entry(manifest)}
+    {_rank_entry(manifest)}
 if [ "$SLURM_NODEID" = 0 ]; then
   exec {PYTHON} -m studio.worker.cluster_node supervise "$BUNDLE" -- "$@"
 fi
@@ -84,7 +94,7 @@ srun --nodes={manifest['nodes']} --ntasks-per-node=1 bash -c {shlex.quote(body)}
 def readme_text(manifest: dict[str, Any], scripts: list[str]) -> str:
     """README.txt: what the bundle holds, how to start it, follow it and take the adapter home."""
     slurm = scripts == ["job.sbatch"]
-    start = ("  cd THIS_FOLDER && sbatch job.sbatch\n"
+    start = ("  sbatch job.sbatch        (from this folder)\n"
              + (f"The rendezvous is at {manifest['rdzv_endpoint']}." if manifest["rdzv_endpoint"] else
                 "The rendezvous is on the job's first node (scontrol show hostnames), port 29500.")
              if slurm else
@@ -117,6 +127,10 @@ adapter at the end, are written to its copy of home/.
 
 Follow it (on node 0)
   STUDIO_HOME=home studio show {manifest['run_id']}       stop / pause: STUDIO_HOME=home studio stop {manifest['run_id']}
+Node 0's ranks write home/runs/{manifest['run_id']}/worker.log; every rank keeps its own output in
+home/runs/{manifest['run_id']}/ranks/logs on its node. After a crash, a stop or a pause, starting the scripts
+again continues from the last complete checkpoint when every node sees node 0's checkpoints: a shared
+filesystem (the usual under Slurm), or node 0's home/runs/{manifest['run_id']}/checkpoints copied to the others first.
 
 Take the adapter home
   studio adapters import home/adapters/NAME

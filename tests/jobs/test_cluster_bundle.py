@@ -68,8 +68,8 @@ def test_bundle_holds_the_run_data_manifest_and_node_scripts(home, project, tmp_
 
     for node in (0, 1):
         script = (out / f"node-{node}.sh").read_text()
-        assert f"--nnodes 2 --node-rank {node} --nproc-per-node 1 --rdzv-backend c10d" in script
-        assert f"--rdzv-id {manifest['rdzv_id']}" in script and "STUDIO_RDZV_ENDPOINT:-node001:29600" in script
+        assert f"--nnodes 2 --node-rank {node} --nproc-per-node 1 --rdzv-backend static" in script
+        assert '--rdzv-endpoint "$ENDPOINT"' in script and "STUDIO_RDZV_ENDPOINT:-node001:29600" in script
         assert '-m studio.worker.rank 1 --home "$BUNDLE/home"' in script
         assert ("cluster_node supervise" in script) == (node == 0)  # node 0 holds the run
         assert subprocess.run(["sh", "-n", str(out / f"node-{node}.sh")]).returncode == 0
@@ -81,7 +81,7 @@ def test_bundle_holds_the_run_data_manifest_and_node_scripts(home, project, tmp_
     assert verify_bundle(out)["run_id"] == 1
     node1 = tmp_path / "elsewhere" / "copy"
     shutil.copytree(out, node1)  # copied to another place: still valid there
-    assert verify_bundle(node1)["rdzv_id"] == manifest["rdzv_id"]
+    assert verify_bundle(node1)["rdzv_endpoint"] == "node001:29600"
     with open(node1 / "data" / "val.jsonl", "a") as f:
         f.write('{"instruction": "x", "input": "", "output": "y"}\n')
     with pytest.raises(BundleError, match=r"data/val\.jsonl: sha256 differs"):
@@ -103,7 +103,8 @@ def test_slurm_script_and_bad_arguments(home, project, tmp_path, capsys):
         assert line in text.splitlines()
     assert 'HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)' in text
     assert "STUDIO_RDZV_ENDPOINT:-$HEAD:29500" in text
-    assert '--nnodes 3 --node-rank "$SLURM_NODEID" --nproc-per-node 4 --rdzv-backend c10d' in text
+    assert '--nnodes 3 --node-rank "$SLURM_NODEID" --nproc-per-node 4 --rdzv-backend static' in text
+    assert '--rdzv-endpoint "$STUDIO_RDZV_ENDPOINT"' in text
     assert "srun --nodes=3 --ntasks-per-node=1" in text and not list(out.glob("node-*.sh"))
     assert subprocess.run(["bash", "-n", str(out / "job.sbatch")]).returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
