@@ -40,19 +40,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def supervise(home_root: Path, run_id: int, command: list[str]) -> int:
     """Queue the held run for this supervisor alone, then train it with `command` under the supervisor."""
+    from studio.jobs.liveness import check_liveness
     from studio.paths import Home
-    from studio.store import runs
+    from studio.store import commands, runs
     from studio.store.db import now, open_db
     from studio.worker.supervise import supervise_command
 
     home = Home(home_root)
     db = open_db(home.db_path)
     try:
-        run = runs.get_run(db, run_id)
+        # A supervisor killed earlier left 'running' behind: seen as crashed, it continues from its checkpoint.
+        run = check_liveness(db, runs.get_run(db, run_id), advance=False)
         if run["status"] not in ("paused", "queued", "crashed", "failed", "cancelled"):
-            print(f"studio: run {run_id} in {home.root} is {run['status']}; it trains once at a time",
-                  file=sys.stderr)
+            why = "nothing left to train" if run["status"] == "completed" else "its supervisor is still alive"
+            print(f"studio: run {run_id} in {home.root} is {run['status']}: {why}", file=sys.stderr)
             return 2
+        commands.clear_commands(db, run_id)  # a stop left from an earlier attempt must not end this one
         runs.set_status(db, run_id, "queued")
         # Marked launched: a `studio show` or `studio runs` on this node meanwhile must not start it in a
         # local worker (a waiting run would be); the supervisor claims it next.

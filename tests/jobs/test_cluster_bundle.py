@@ -3,14 +3,16 @@ and the sbatch text, the verify step refusing a changed data file, and bad argum
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import instruction_rows, write_config, write_jsonl
+from tests.conftest import ROOT, instruction_rows, write_config, write_jsonl
 
 
 @pytest.fixture
@@ -74,6 +76,21 @@ def test_bundle_holds_the_run_data_manifest_and_node_scripts(home, project, tmp_
         assert ("cluster_node supervise" in script) == (node == 0)  # node 0 holds the run
         assert subprocess.run(["sh", "-n", str(out / f"node-{node}.sh")]).returncode == 0
     assert "node001:29600" in (out / "README.txt").read_text()
+
+    # Node 0's supervisor takes the held run; a torchrun stand-in that records nothing fails it, saying so.
+    def supervise(*command: str) -> subprocess.CompletedProcess:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        return subprocess.run([sys.executable, "-m", "studio.worker.cluster_node", "supervise", str(out), "--",
+                               *command], capture_output=True, text=True, env=env, timeout=120)
+
+    assert supervise(sys.executable, "-c", "pass").returncode == 1
+    db = open_db(out / "home" / "studio.db")
+    run = runs.get_run(db, 1)
+    assert run["status"] == "failed" and "exited without recording" in run["error"]
+    runs.set_status(db, 1, "completed")
+    db.conn.close()
+    done = supervise(sys.executable, "-c", "raise SystemExit('never started')")
+    assert done.returncode == 2 and "is completed: nothing left to train" in done.stderr
 
     # Refused: writing over it; verify on a node whose copy of a data file changed (named), before training.
     again = cluster_script(home, capsys, str(project), "--nodes", "2", "--gpus-per-node", "0", "--out", str(out))
