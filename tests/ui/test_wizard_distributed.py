@@ -89,6 +89,12 @@ def test_four_gpus_auto_and_fsdp(qtbot, page, monkeypatch):
     box.strategy.setCurrentIndex(box.strategy.findData("fsdp"))
     assert page.state.config["training"]["distributed"] == {"processes": "auto", "strategy": "fsdp"}
     assert box.effective.text() == "8 × 1 × 4 = 32 examples per optimizer step" and not box.note.isVisibleTo(box)
+    # device cpu on this machine: CPU processes (gloo), FSDP refused, auto still counts the GPUs.
+    page.training_step.form.set_value("device", "cpu")
+    assert items(box.processes)[:2] == ["1", "2 CPU processes (gloo, to try it)"]
+    assert box.gpus_label.text().endswith("(device cpu: the run trains in CPU processes)")
+    assert box.note.isVisibleTo(box) and box.note.text() == FSDP_CPU_REASON
+    assert page.state.config["training"]["distributed"]["processes"] == "auto"
 
 
 def test_review_memory_is_per_gpu_under_fsdp(qtbot, home):

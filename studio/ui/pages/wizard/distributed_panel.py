@@ -22,14 +22,14 @@ STRATEGY_LABELS = {"ddp": "DDP: a full copy of the model per process",
 ONE_PROCESS_TIP = "One process: nothing is shared or sharded"
 
 
-def processes_choices(gpus: int, cpus: int) -> list[tuple[str, Any]]:
-    """(label, value) of the processes list: 1…GPUs and auto; on a CPU machine 1 and a few CPU processes."""
-    if gpus:
-        return [(f"{n} {'GPU' if n == 1 else 'GPUs'}", n) for n in range(1, gpus + 1)] + \
-            [(f"auto (every GPU: {gpus})", "auto")]
+def processes_choices(gpus: int, cpus: int, cpu_only: bool = False) -> list[tuple[str, Any]]:
+    """(label, value) of the processes list: 1…GPUs and auto; on a CPU machine (or for device cpu) 1 and
+    a few CPU processes."""
+    auto = [(f"auto (every GPU: {gpus})" if gpus else "auto (every GPU: none here, so 1)", "auto")]
+    if gpus and not cpu_only:
+        return [(f"{n} {'GPU' if n == 1 else 'GPUs'}", n) for n in range(1, gpus + 1)] + auto
     extra = max(2, min(cpus, MAX_CPU_PROCESSES))
-    return [("1", 1)] + [(f"{n} CPU processes (gloo, to try it)", n) for n in range(2, extra + 1)] + \
-        [("auto (every GPU: none here, so 1)", "auto")]
+    return [("1", 1)] + [(f"{n} CPU processes (gloo, to try it)", n) for n in range(2, extra + 1)] + auto
 
 
 def distributed_text(section: dict[str, Any] | None, batch: int, accumulation: int, gpus: int) -> str:
@@ -56,6 +56,7 @@ class DistributedPanel(QGroupBox):
         self._state = state
         self._kept: dict[str, Any] = {}  # keys of a loaded config this box does not edit (stall_timeout_s)
         self._batch = (1, 1)
+        self._cpu_only = False  # training.device: cpu trains in CPU processes whatever GPUs there are
         self.setToolTip("More than one process: the worker starts the run with torchrun, one process per "
                         "GPU; only rank 0 records metrics, checkpoints and the adapter")
         self.gpus_label = QLabel(LOOKING)
@@ -101,7 +102,7 @@ class DistributedPanel(QGroupBox):
     def _fill_processes(self, chosen: Any = 1) -> None:
         self.processes.blockSignals(True)
         self.processes.clear()
-        for label, value in processes_choices(self.gpu_count(), os.cpu_count() or 1):
+        for label, value in processes_choices(self.gpu_count(), os.cpu_count() or 1, self._cpu_only):
             self.processes.addItem(label, value)
         self.processes.blockSignals(False)
         self._choose(chosen)
@@ -118,25 +119,31 @@ class DistributedPanel(QGroupBox):
 
     def _update(self) -> None:
         gpus = self.gpu_count()
-        self.gpus_label.setText(LOOKING if self._state.gpus is None else describe(self._state.gpus or []))
+        found = LOOKING if self._state.gpus is None else describe(self._state.gpus or [])
+        self.gpus_label.setText(found + (" (device cpu: the run trains in CPU processes)"
+                                         if self._cpu_only and gpus else ""))
         # FSDP is GPU-only (accelerate would quietly fall back to DDP on the CPU, and the run refuses it).
         fsdp = self.strategy.model().item(self.strategy.findData("fsdp"))
-        fsdp.setEnabled(gpus > 0)
-        fsdp.setToolTip("" if gpus else FSDP_CPU_REASON)
+        on_gpus = gpus > 0 and not self._cpu_only
+        fsdp.setEnabled(on_gpus)
+        fsdp.setToolTip("" if on_gpus else FSDP_CPU_REASON)
         n = resolve_processes(DistributedSpec(processes=self.processes.currentData()), gpus)
         self.strategy.setEnabled(n > 1)
         self.strategy.setToolTip(ONE_PROCESS_TIP if n == 1 else STRATEGY_LABELS[self.strategy.currentData()])
-        problem = FSDP_CPU_REASON if (self.strategy.currentData() == "fsdp" and not gpus
-                                      and self._state.gpus is not None) else ""
+        problem = FSDP_CPU_REASON if (self.strategy.currentData() == "fsdp" and not on_gpus
+                                      and (self._state.gpus is not None or self._cpu_only)) else ""
         self.note.setText(problem)
         self.note.setVisible(bool(problem))
         self.effective.setText(effective_text(*self._batch, n))
 
-    def set_batch(self, batch: int, accumulation: int) -> None:
-        """The micro-batch and accumulation entered; the effective batch line follows."""
-        if (batch, accumulation) != self._batch:
-            self._batch = (batch, accumulation)
-            self._update()
+    def set_training(self, batch: int, accumulation: int, device: str | None) -> None:
+        """The micro-batch, accumulation and device entered; the effective batch and choices follow."""
+        cpu_only = device == "cpu"
+        if cpu_only != self._cpu_only:
+            self._cpu_only = cpu_only
+            self._fill_processes(self.processes.currentData())
+        self._batch = (batch, accumulation)
+        self._update()
 
     def values(self) -> dict[str, Any]:
         """The config's training.distributed mapping."""

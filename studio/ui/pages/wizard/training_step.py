@@ -49,6 +49,11 @@ def preview_steps(total: int, points: int = MAX_POINTS) -> list[int]:
     return sorted(set(np.linspace(0, total - 1, points).round().astype(int).tolist()))
 
 
+def task_rate(info: dict[str, Any], task: str | None) -> float:
+    """A method's starting rate for the task, from its `studio methods --json` entry."""
+    return (info.get("learning_rates") or {}).get(task, info["learning_rate"])
+
+
 def preview_table(training: Any, n_groups: int, steps_per_epoch: int | None) -> tuple[list[int], list[list[float]]]:
     """(steps, lrs[step][group]) for the preview: schedules.group_learning_rates at each shown step."""
     total = total_steps(training, steps_per_epoch)
@@ -71,6 +76,7 @@ class TrainingStep(QWidget):
         self._state = state
         self.lr_edited = False
         self._lr_method: str | None = None
+        self._lr_task: str | None = None  # the rate depends on the task too (studio/methods/rates.py)
         self.form = Form(specs_from_dataclass(TrainingSpec, TRAINING_FIELDS, TRAINING_OVERRIDES))
         self.lr_find = LrFindPanel(state)
         self._put_beside("learning_rate", self.lr_find.find_button)
@@ -163,9 +169,10 @@ class TrainingStep(QWidget):
         self._state.find_gpus()  # once, off the GUI thread; the processes box fills in when known
         method = self._state.config["method"].get("name")
         info = self._state.method_info(method)
-        if not self.lr_edited and info is not None and method != self._lr_method:
-            self._lr_method = method
-            self.form.set_value("learning_rate", info["learning_rate"])
+        task = self._state.config.get("task")
+        if not self.lr_edited and info is not None and (method, task) != (self._lr_method, self._lr_task):
+            self._lr_method, self._lr_task = method, task
+            self.form.set_value("learning_rate", task_rate(info, task))
         self.preference.setVisible(self._preference_task())
         if self._preference_task():
             self.preference.fit_data((self._state.inspect or {}).get("format"))
@@ -177,8 +184,9 @@ class TrainingStep(QWidget):
 
     def _apply(self) -> None:
         values = self.form.values()
-        self.distributed.set_batch(values.get("batch_size") or TrainingSpec.batch_size,
-                                   values.get("gradient_accumulation") or TrainingSpec.gradient_accumulation)
+        self.distributed.set_training(values.get("batch_size") or TrainingSpec.batch_size,
+                                      values.get("gradient_accumulation") or TrainingSpec.gradient_accumulation,
+                                      values.get("device"))
         self._state.config["training"] = {**values, **self.speed.values(), "ulmfit": self.ulmfit.values(),
                                           "distributed": self.distributed.values()}
         if self._preference_task():
@@ -228,7 +236,7 @@ class TrainingStep(QWidget):
                 self.note.setText("The run uses the method's recommended learning rate; the preview "
                                   "follows once the methods are listed.")
                 return
-            spec.learning_rate = info["learning_rate"]
+            spec.learning_rate = task_rate(info, self._state.config.get("task"))
         try:
             steps, table = preview_table(spec, len(names), self._state.steps_per_epoch())
         except ValueError as e:
