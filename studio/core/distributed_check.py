@@ -38,19 +38,15 @@ def refuse_distributed(cfg: Any, cuda: bool | None = None) -> None:
     if fsdp and training.ulmfit.active:
         raise ConfigError("ULMFiT's per-layer-group learning rates are not set up on sharded parameters: "
                           "use strategy ddp", f"{path}.strategy")
-    needs_cuda = fsdp or cfg.method.name == "qlora"
-    if not needs_cuda:
-        return
+    if not fsdp:
+        return  # DDP: every method trains under gloo on a CPU and nccl on GPUs (qlora's 4-bit base too)
     if training.device == "cpu":
         cuda = False
     elif cuda is None:
         import torch
 
         cuda = torch.cuda.is_available()
-    if fsdp and not cuda:
+    if not cuda:
         # accelerate would quietly train plain DDP on a CPU instead: say so rather than pretend.
         raise ConfigError("fsdp needs CUDA GPUs (on a CPU accelerate would fall back to plain DDP); use "
                           "strategy ddp here", f"{path}.strategy")
-    if cfg.method.name == "qlora" and not cuda:
-        raise ConfigError("qlora in several processes needs CUDA GPUs: its 4-bit base on a CPU is not "
-                          "kept in step by DDP; use processes: 1 or another method", f"{path}.processes")
