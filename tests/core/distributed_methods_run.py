@@ -1,7 +1,9 @@
-"""Run by tests/core/test_distributed_methods.py under torchrun (2 gloo processes): every method trains
-2 steps in one process group, with the DDP settings core/distributed.py picks for it.
+"""Run by tests/core/test_distributed_methods.py under torchrun (2 gloo processes), all in one process
+group: every method trains 2 steps on a causal LM with the DDP settings core/distributed.py picks for
+it; LoRA also trains a classifier and DPO; and a pause seen by rank 0 alone stops both ranks.
 
-argv: MODEL_DIR DATA_FILE OUT_DIR METHOD... ; rank 0 writes OUT_DIR/results.json {method: "ok" | error}.
+argv: SPEC.json {"gpt2", "bert", "text", "labels", "pairs", "out", "methods"}; rank 0 writes
+OUT/results.json {case: "ok" | what went wrong}.
 """
 from __future__ import annotations
 
@@ -9,29 +11,65 @@ import json
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
+
+from studio.core.train import NullReporter
+
+
+class PauseAtFirstStep(NullReporter):
+    """What rank 0's recorder does when a pause command arrives, at step 1 (the other rank never hears it)."""
+
+    def __init__(self) -> None:
+        from transformers import TrainerCallback
+
+        reporter = self
+
+        class _Pause(TrainerCallback):
+            def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+                if state.global_step == 1:
+                    control.should_training_stop = control.should_save = True
+                    reporter.stop_reason = "paused"
+
+        self.callbacks = [_Pause()]
+
+
+def config(spec: dict, name: str, method: str, **extra: Any) -> Any:
+    from studio.config import RunConfig
+
+    options = {"dropout": 0.0} if method in ("lora", "dora", "qlora") else {}
+    base = {"name": name, "task": "causal-lm", "model": spec["gpt2"],
+            "data": {"train": spec["text"], "max_length": 24}, "method": {"name": method, **options},
+            "training": {"max_steps": 2, "batch_size": 2, "device": "cpu", "packing": "off", "save_steps": 2,
+                         "distributed": {"processes": 2}}}
+    return RunConfig.from_dict({**base, **extra})
 
 
 def main() -> None:
-    from studio.config import RunConfig
+    import torch.distributed as dist
+
     from studio.core.distributed import world
     from studio.core.train import run_training
 
-    model, data, out, names = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4:]
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    out, w = Path(spec["out"]), world()
+    cases = [(m, config(spec, m, m), None) for m in spec["methods"]]
+    cases += [("classification", config(spec, "cls", "lora", task="classification", model=spec["bert"],
+                                        data={"train": spec["labels"], "max_length": 24}), None),
+              ("dpo", config(spec, "dpo", "lora", task="preference", data={"train": spec["pairs"], "max_length": 40},
+                             preference={"loss": "dpo"}), None),
+              ("pause", config(spec, "pause", "lora"), PauseAtFirstStep() if w.main else NullReporter())]
     results = {}
-    for name in names:
-        options = {"dropout": 0.0} if name in ("lora", "dora", "qlora") else {}
-        cfg = RunConfig.from_dict({
-            "name": name, "task": "causal-lm", "model": model, "data": {"train": data, "max_length": 24},
-            "method": {"name": name, **options},
-            "training": {"max_steps": 2, "batch_size": 2, "device": "cpu", "packing": "off", "save_steps": 2,
-                         "distributed": {"processes": 2}}})
+    for name, cfg, reporter in cases:
         try:
-            outcome = run_training(cfg, out / name, out / "models")
-            results[name] = "ok" if outcome.status == "completed" and outcome.step == 2 else repr(outcome)
+            outcome = run_training(cfg, out / name, out / "models", reporter=reporter)
+            every = [None] * w.size
+            dist.all_gather_object(every, (outcome.status, outcome.step))  # what each rank ended with
+            wanted = [("paused", 1)] * w.size if name == "pause" else [("completed", 2)] * w.size
+            results[name] = "ok" if every == wanted else f"ranks ended {every}, wanted {wanted}"
         except Exception as exc:  # the group may be unusable after; the test reports what was reached
             traceback.print_exc()
             results[name] = f"{type(exc).__name__}: {exc}"
-        if world().main:
+        if w.main:
             (out / "results.json").write_text(json.dumps(results))
 
 

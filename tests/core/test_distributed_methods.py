@@ -1,4 +1,5 @@
-"""All 12 methods train under DDP: one torchrun, two gloo processes, two steps each (slow: one launch)."""
+"""All 12 methods train under DDP, a classifier and DPO too, and rank 0's pause stops every rank:
+one torchrun of two gloo processes (tests/core/distributed_methods_run.py), two steps per case."""
 from __future__ import annotations
 
 import json
@@ -15,19 +16,27 @@ from tests.conftest import ROOT, instruction_rows, write_jsonl
 
 @pytest.mark.slow
 def test_every_method_trains_two_steps_in_two_gloo_processes(tmp_path, tiny_models):
-    names = sorted(RECOMMENDED_RATES)  # every method the studio has (the registry's names)
-    assert len(names) == 12
-    data = write_jsonl(tmp_path / "train.jsonl", instruction_rows(16))
-    out = tmp_path / "out"
+    methods = sorted(RECOMMENDED_RATES)  # every method the studio has (the registry's names)
+    assert len(methods) == 12
+    labels = [{"text": f"{w} item {i}", "label": lab} for i in range(8) for w, lab in (("good", "pos"), ("bad", "neg"))]
+    pairs = [{"prompt": f"What is {i} + {i}?", "chosen": f" {2 * i}.", "rejected": " No idea."} for i in range(8)]
+    spec = {"gpt2": str(tiny_models["gpt2"]), "bert": str(tiny_models["bert"]), "out": str(tmp_path / "out"),
+            "text": str(write_jsonl(tmp_path / "text.jsonl", instruction_rows(16))),
+            "labels": str(write_jsonl(tmp_path / "labels.jsonl", labels)),
+            "pairs": str(write_jsonl(tmp_path / "pairs.jsonl", pairs)), "methods": methods}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run(
         [sys.executable, "-P", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-         str(Path(__file__).with_name("distributed_methods_run.py")), str(tiny_models["gpt2"]), str(data),
-         str(out), *names], capture_output=True, text=True, env=env, timeout=900)
+         str(Path(__file__).with_name("distributed_methods_run.py")), str(tmp_path / "spec.json")],
+        capture_output=True, text=True, env=env, timeout=900)
+    out = tmp_path / "out"
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     # find_unused_parameters is off for every method (core/distributed.py): a method leaving a trained
-    # parameter without a gradient would fail its second step here.
-    assert results == {name: "ok" for name in names}, proc.stderr[-4000:]
-    for name in names:  # rank 0 alone published each run's checkpoint, with both ranks' RNG states
-        ckpt = out / name / "checkpoints" / "checkpoint-2"
+    # parameter without a gradient would fail its second step here. Without rank 0's decision
+    # broadcast, rank 1 would train on past the pause and the group would hang or fail.
+    cases = [*methods, "classification", "dpo", "pause"]
+    assert results == {name: "ok" for name in cases}, proc.stderr[-4000:]
+    for name, step in [*((m, 2) for m in methods), ("pause", 1)]:  # rank 0 published each, with both RNG states
+        ckpt = out / name / "checkpoints" / f"checkpoint-{step}"
         assert {"rng_state_0.pth", "rng_state_1.pth", "COMPLETE"} <= set(os.listdir(ckpt)), name
