@@ -49,22 +49,23 @@ TASK_CHOICES = ("topics", "hard", "both")  # "hard" is the rankings sample
 
 
 def default_learning_rate(method: str) -> float:
-    """The learning rate a run of this method gets when its config names none."""
-    from studio.methods import get
+    """The learning rate a classification run of this method gets when its config names none."""
+    from studio.config import method_learning_rate
 
-    return get(method).learning_rate
+    return method_learning_rate(method, "classification")
 
 
-def train_one(method: str, model: str, data: str, steps: int, batch: int, seed: int) -> dict:
+def train_one(method: str, model: str, data: str, steps: int, batch: int, seed: int,
+              lr: float | None = None, options: dict | None = None) -> dict:
     """Train one method in this process and return its row (accuracy before/after, time, memory)."""
     from studio.config import DataSpec, MethodSpec, RunConfig, TrainingSpec
     from studio.core.train import run_training
 
-    lr = default_learning_rate(method)
+    lr = lr or default_learning_rate(method)
     cfg = RunConfig(
         name=f"bench-{method}", task="classification", model=model,
         data=DataSpec(train=data, val_fraction=0.25, max_length=64),
-        method=MethodSpec(method, {}),
+        method=MethodSpec(method, dict(options or {})),
         training=TrainingSpec(max_steps=steps, batch_size=batch, learning_rate=lr, eval_steps=steps,
                               save_steps=steps, logging_steps=max(1, steps // 10), seed=seed))
     with tempfile.TemporaryDirectory(prefix="studio-bench-") as tmp:
@@ -72,7 +73,7 @@ def train_one(method: str, model: str, data: str, steps: int, batch: int, seed: 
         outcome = run_training(cfg, Path(tmp) / "run", Path(tmp) / "models")
         wall = time.perf_counter() - start
     return {
-        "method": method, "learning_rate": lr, "steps": outcome.step,
+        "method": method, "learning_rate": lr, "options": dict(options or {}), "steps": outcome.step,
         "trainable": outcome.trainable_params, "total": outcome.total_params,
         "accuracy_before": outcome.first_metrics.get("eval_accuracy"),
         "accuracy": outcome.final_metrics.get("eval_accuracy"),
@@ -96,6 +97,8 @@ def run_all(methods: list[str], task: str, data: str, steps: int, args: argparse
     for method in methods:
         cmd = [sys.executable, __file__, "--one", method, "--steps", str(steps), "--batch", str(args.batch),
                "--seed", str(args.seed), "--model", args.model, "--data", data]
+        cmd += (["--learning-rate", str(args.learning_rate)] if args.learning_rate else [])
+        cmd += [f"--option={o}" for o in args.option]
         print(f"{task}: training {method} …", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -158,6 +161,19 @@ def worst_gaps(rows: list[dict], tasks: list[str]) -> list[str]:
     return lines
 
 
+def parse_options(pairs: list[str]) -> dict:
+    """--option KEY=VALUE pairs as a method-options mapping (values read as YAML: 16, true, [a, b])."""
+    import yaml
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--option: expected KEY=VALUE, got {pair!r}")
+        options[key.strip()] = yaml.safe_load(value)
+    return options
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}"
 
@@ -172,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="sample:minilm", help="model reference (default sample:minilm)")
     p.add_argument("--data", help="train this file instead of the task's sample (one task only)")
+    p.add_argument("--learning-rate", type=float, help="override every method's default rate (to search for one)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a method option (YAML value), e.g. --option r=16; repeatable")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
     p.add_argument("--one", metavar="METHOD", help=argparse.SUPPRESS)  # child process mode
@@ -180,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         import transformers
 
         transformers.utils.logging.set_verbosity_error()
-        print(json.dumps(train_one(args.one, args.model, args.data, args.steps, args.batch, args.seed)))
+        print(json.dumps(train_one(args.one, args.model, args.data, args.steps, args.batch, args.seed,
+                                   args.learning_rate, parse_options(args.option))))
         return 0
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]

@@ -195,10 +195,11 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         self.preference = _preference_section(self.task, self.preference, self.training)
-        # An omitted learning rate is the method's own (prompt tuning 0.3, full 5e-5 ...), resolved here
-        # so the stored config, `studio show` and the worker all hold the number actually used.
+        # An omitted learning rate is the method's own for this task (prompt tuning 0.3, full 5e-5, LoRA
+        # 2e-4 generating but 2e-3 classifying ...), resolved here so the stored config, `studio show`
+        # and the worker all hold the number actually used.
         if self.training.learning_rate is None:
-            self.training.learning_rate = method_learning_rate(self.method.name)
+            self.training.learning_rate = method_learning_rate(self.method.name, self.model_task)
 
     @classmethod
     def from_dict(cls, data: Any, source: str | None = None) -> "RunConfig":
@@ -244,13 +245,13 @@ def _preference_section(task: str, value: Any, training: TrainingSpec) -> Any:
     return spec
 
 
-def method_learning_rate(name: str) -> float:
-    """The method's recommended peak learning rate (ConfigError naming method.name if unknown)."""
-    from studio.methods.rates import RECOMMENDED_RATES  # torch-free; the registry holds the same numbers
+def method_learning_rate(name: str, task: str = "causal-lm") -> float:
+    """The method's recommended peak learning rate for a model task (ConfigError naming method.name if unknown)."""
+    from studio.methods.rates import RECOMMENDED_RATES, recommended_rate  # torch-free
 
     if name not in RECOMMENDED_RATES:
         raise ConfigError(f"unknown method {name!r}; known: {', '.join(sorted(RECOMMENDED_RATES))}", "method.name")
-    return RECOMMENDED_RATES[name]
+    return recommended_rate(name, task)
 
 
 def load_config(path: str | Path) -> RunConfig:

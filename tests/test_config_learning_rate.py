@@ -8,15 +8,21 @@ from studio import methods
 from studio.config import ConfigError, RunConfig, dump_config, load_config
 
 
-def config(method: str, **training) -> RunConfig:
-    return RunConfig.from_dict({"name": "t", "task": "classification", "model": "sample:minilm",
+def config(method: str, task: str = "classification", **training) -> RunConfig:
+    return RunConfig.from_dict({"name": "t", "task": task, "model": "sample:minilm",
                                 "data": {"train": "train.jsonl"}, "method": {"name": method},
                                 "training": training})
 
 
 @pytest.mark.parametrize("name", ["lora", "prompt", "full", "ia3", "prefix", "bitfit"])
 def test_omitted_rate_is_the_methods_own(name):
-    assert config(name).training.learning_rate == methods.get(name).learning_rate
+    assert config(name, "causal-lm").training.learning_rate == methods.get(name).learning_rate
+
+
+@pytest.mark.parametrize("task, rate", [("classification", 2e-3), ("causal-lm", 2e-4), ("preference", 2e-4)])
+def test_omitted_lora_rate_follows_the_task(task, rate):
+    assert config("lora", task).training.learning_rate == pytest.approx(rate)
+    assert config("lora", task, learning_rate=1e-5).training.learning_rate == pytest.approx(1e-5)
 
 
 def test_prompt_tuning_gets_its_paper_rate_not_the_old_global_default():

@@ -31,16 +31,21 @@ def register(sub) -> None:
 
 def run_methods(args, home, db) -> int:
     from studio import methods
+    from studio.config import TASKS
+    from studio.methods.rates import recommended_rate
     from studio.methods.registry import option_specs
 
+    # learning_rates: the rate a config of each task gets when it names none (the wizard's default)
     rows = [{"name": n, "mergeable": methods.get(n).mergeable, "description": methods.get(n).describe(),
-             "learning_rate": methods.get(n).learning_rate, "options": option_specs(n)}
+             "learning_rate": methods.get(n).learning_rate, "options": option_specs(n),
+             "learning_rates": {t: recommended_rate(n, t) for t in TASKS}}
             for n in methods.names()]
     if args.json:
         print(json.dumps(rows, default=str))
         return 0
     for r in rows:
         print(f"{r['name']}{'' if r['mergeable'] else '  (not mergeable)'}\n  {r['description']}")
+        print("  starting learning rate: " + ", ".join(f"{t} {v:g}" for t, v in r["learning_rates"].items()))
         for o in r["options"]:
             print(f"    {o['name']} = {o['default']!r}: {o['doc']}")
     return 0

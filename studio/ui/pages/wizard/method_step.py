@@ -34,6 +34,14 @@ def counts_text(entry: dict[str, Any] | None, cuda: bool | None) -> str:
     return text + (f"\n{CPU_SLOW}" if entry["method"] == "qlora" and cuda is False else "")
 
 
+def rates_text(info: dict[str, Any]) -> str:
+    """The method's starting rate, per task where the tasks differ ('2e-3 classification, 2e-4 causal-lm …')."""
+    rates = info.get("learning_rates") or {}
+    if len(set(rates.values())) <= 1:
+        return f"{info['learning_rate']:g}"
+    return ", ".join(f"{rate:g} {task}" for task, rate in rates.items())
+
+
 class MethodCard(QFrame):
     """One method: radio button, a one-line summary, the probe's counts for this model, and the full
     description (formula, mergeable, starting rate) behind a Details toggle."""
@@ -55,7 +63,7 @@ class MethodCard(QFrame):
         self.summary.setWordWrap(True)
         merge = "mergeable into the base model" if info["mergeable"] else "kept as a separate adapter (not mergeable)"
         self.description = QLabel(f"{info['description']}\n\n{merge}; starting learning rate "
-                                  f"{info['learning_rate']:g}")
+                                  f"{rates_text(info)}")
         self.description.setWordWrap(True)
         self.description.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.description.hide()  # the formulas are there for whoever opens Details
