@@ -34,8 +34,10 @@ def node_script(manifest: dict[str, Any], node: int) -> str:
     nodes = manifest["nodes"]
     launch = (f'{PYTHON} {torchrun_args(manifest, str(node), chr(34) + "$ENDPOINT" + chr(34))} \\\n'
               f'    {_rank_entry(manifest)}')
-    if node == 0:
+    if node == 0:  # the supervisor checks the bundle before anything else
         launch = f'{PYTHON} -m studio.worker.cluster_node supervise "$BUNDLE" -- \\\n  {launch}'
+    else:
+        launch = f'{PYTHON} -m studio.worker.cluster_node verify "$BUNDLE"\nexec {launch}'
     return f"""#!/bin/sh
 # Node {node} of {nodes} for the studio run {manifest['name']!r} (written by `studio cluster-script`).
 # Start node-0.sh on the first node and node-K.sh on node K (K < {nodes}), each once; they wait for
@@ -48,8 +50,7 @@ PYTHON=${{STUDIO_PYTHON:-python3}}
 export PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 export TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE='[rank${{rank}}] '
 ENDPOINT=${{STUDIO_RDZV_ENDPOINT:-{manifest['rdzv_endpoint']}}}
-{PYTHON} -m studio.worker.cluster_node verify "$BUNDLE"
-exec {launch}
+{launch if node else "exec " + launch}
 """
 
 
@@ -63,12 +64,12 @@ PYTHON=${{STUDIO_PYTHON:-python3}}
 # As the studio's own launcher starts ranks: nothing imported from the working folder, "[rankN]" lines.
 export PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 export TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE='[rank${{rank}}] '
-{PYTHON} -m studio.worker.cluster_node verify "$BUNDLE"
 set -- {PYTHON} {torchrun_args(manifest, '"$SLURM_NODEID"', '"$STUDIO_RDZV_ENDPOINT"')} \\
     {_rank_entry(manifest)}
-if [ "$SLURM_NODEID" = 0 ]; then
+if [ "$SLURM_NODEID" = 0 ]; then  # the supervisor checks the bundle before anything else
   exec {PYTHON} -m studio.worker.cluster_node supervise "$BUNDLE" -- "$@"
 fi
+{PYTHON} -m studio.worker.cluster_node verify "$BUNDLE"
 exec "$@"
 """
     return f"""#!/bin/bash

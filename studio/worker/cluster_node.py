@@ -25,12 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     except BundleError as e:
         print(f"studio: {e}", file=sys.stderr)
         return 2
+    note = version_note(manifest)
+    if note:
+        print(note, file=sys.stderr)
+    print(f"bundle {args.bundle}: {len(manifest['data'])} data file(s) and the model "
+          f"{manifest['model']['ref']} as written", file=sys.stderr)
     if args.action == "verify":
-        note = version_note(manifest)
-        if note:
-            print(note, file=sys.stderr)
-        print(f"bundle {args.bundle}: {len(manifest['data'])} data file(s) and the model "
-              f"{manifest['model']['ref']} as written", file=sys.stderr)
         return 0
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:

@@ -110,11 +110,22 @@ def test_bundle_holds_the_run_data_manifest_and_node_scripts(home, project, tmp_
         verify_bundle(node1)
 
 
-def test_slurm_script_and_bad_arguments(home, project, tmp_path, capsys):
+@pytest.mark.slow  # the probe, when this test runs alone
+def test_slurm_script_from_a_stored_run(home, project, tmp_path, capsys):
+    from studio.store import runs
+    from studio.store.db import open_db
+    from studio.submit import load_and_check
+
+    cfg, _ = load_and_check(project)  # as `studio train` stores it: absolute paths
+    db = open_db(home.db_path)
+    run_id = runs.create_run(db, name="stored", config=cfg.to_dict(), model=cfg.model, method="lora",
+                             task="causal-lm", max_steps=4)
+    db.conn.close()
     out = tmp_path / "slurm"
-    code, _, stderr = cluster_script(home, capsys, str(project), "--nodes", "3", "--gpus-per-node", "4",
+    code, _, stderr = cluster_script(home, capsys, str(run_id), "--nodes", "3", "--gpus-per-node", "4",
                                      "--slurm", "--out", str(out))
     assert code == 0, stderr
+    assert (out / "data" / "val.jsonl").read_bytes() == (project.parent / "val.jsonl").read_bytes()
     text = (out / "job.sbatch").read_text()
     for line in ("#SBATCH --nodes=3", "#SBATCH --ntasks-per-node=1", "#SBATCH --gpus-per-node=4"):
         assert line in text.splitlines()
@@ -127,14 +138,16 @@ def test_slurm_script_and_bad_arguments(home, project, tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["processes"], manifest["device"], manifest["rdzv_endpoint"]) == (12, "cuda", None)
 
-    refusals = {
+
+def test_bad_arguments_are_refused_by_name(home, tmp_path, capsys):
+    refusals = {  # checked before the config is read
         ("--nodes", "0", "--gpus-per-node", "1"): "--nodes must be 1 or more",
         ("--nodes", "2", "--gpus-per-node", "-1"): "--gpus-per-node must be 0",
         ("--nodes", "2", "--gpus-per-node", "1", "--rdzv-endpoint", "node1"): "--rdzv-endpoint must be HOST:PORT",
         ("--nodes", "2", "--gpus-per-node", "1", "--rdzv-endpoint", "a;rm -rf x:1"): "HOST:PORT",
     }
     for args, message in refusals.items():
-        code, _, err = cluster_script(home, capsys, str(project), *args, "--out", str(tmp_path / "x"))
+        code, _, err = cluster_script(home, capsys, str(tmp_path / "run.yaml"), *args, "--out", str(tmp_path / "x"))
         assert code == 2 and message in err, (args, err)
     code, _, err = cluster_script(home, capsys, "no-such-run", "--nodes", "2", "--gpus-per-node", "1")
     assert code == 2 and "no-such-run" in err
