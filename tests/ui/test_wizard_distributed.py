@@ -116,6 +116,6 @@ def test_review_memory_is_per_gpu_under_fsdp(qtbot, home):
     qtbot.addWidget(panel)
     panel.refresh(cfg)
     text = panel.estimate.text()
-    assert text.startswith(f"Memory estimate per GPU (4 processes, FSDP; all together ≈ "
-                           f"{format_memory(4 * sharded['total_bytes'])}) ≈ {format_memory(sharded['total_bytes'])}")
+    assert text.startswith(f"Memory estimate per GPU ≈ {format_memory(sharded['total_bytes'])} × 4 processes "
+                           f"(FSDP) ≈ {format_memory(4 * sharded['total_bytes'])} in all, for a micro-batch of 4 × 64")
     assert "weights/4" in text and "gathered blocks" in text

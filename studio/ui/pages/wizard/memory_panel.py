@@ -46,11 +46,12 @@ def estimate_text(est: dict[str, Any], cfg: RunConfig) -> str:
                   f"{format_memory(est['parallel_bytes'])}")
     if est["overhead_bytes"]:
         parts += f" + CUDA overhead {format_memory(est['overhead_bytes'])}"
-    where = f"on {est['device'].upper()}"
+    where, total = f"on {est['device'].upper()}", format_memory(est["total_bytes"])
     if n > 1:
-        where = (f"per {'GPU' if est['device'] == 'cuda' else 'process'} ({n} processes, "
-                 f"{est['strategy'].upper()}; all together ≈ {format_memory(est['all_processes_bytes'])})")
-    return (f"Memory estimate {where} ≈ {format_memory(est['total_bytes'])} for a micro-batch of "
+        where = f"per {'GPU' if est['device'] == 'cuda' else 'process'}"
+        total += (f" × {n} processes ({est['strategy'].upper()}) ≈ {format_memory(est['all_processes_bytes'])} "
+                  "in all,")
+    return (f"Memory estimate {where} ≈ {total} for a micro-batch of "
             f"{cfg.training.batch_size} × {cfg.data.max_length} tokens ({parts})")
 
 
