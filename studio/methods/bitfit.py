@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.methods.layers import block_list, freeze, merged_in_place, train_classifier_head
+from studio.methods.limits import short_run_limit
 from studio.methods.registry import Method, register
 
 
@@ -54,5 +55,5 @@ METHOD = register(Method(
         "typically under 0.1% of the model. It needs a model whose layers have biases (BERT, GPT-2, "
         "RoBERTa); Llama-family models have none and are refused. Choose it for small-data "
         "classification on encoder models, where its paper matches full fine-tuning."
-    ),
+    ) + short_run_limit("bitfit"),
 ))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.config import ConfigError, opt
+from studio.methods.limits import short_run_limit
 from studio.methods.registry import Method, register
 
 NON_LINEARITIES = ("gelu", "relu", "swish", "tanh")
@@ -86,7 +87,7 @@ HOULSBY = register(Method(
         "training starts exactly from the base model. The non-linearity means it cannot be "
         "merged: inference runs the extra layers. Choose it for many tasks on one shared base "
         "(each task is a small file) when LoRA's linear update is not expressive enough."
-    ),
+    ) + short_run_limit("houlsby"),
 ))
 
 PFEIFFER = register(Method(
@@ -101,5 +102,5 @@ PFEIFFER = register(Method(
         "default. Trainable parameters: 2·d·a + a + d per block, half of Houlsby's, and the "
         "paper finds it about as accurate while running faster. Not mergeable (non-linearity). "
         "Choose it over Houlsby as the cheaper default bottleneck adapter."
-    ),
+    ) + short_run_limit("pfeiffer"),
 ))

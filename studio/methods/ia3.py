@@ -6,6 +6,7 @@ from typing import Any
 
 from studio.config import ConfigError, opt
 from studio.methods.lora import merge, task_type
+from studio.methods.limits import short_run_limit
 from studio.methods.registry import Method, register
 
 # Families peft's mapping lacks or gets wrong. BERT-likes: peft's suffix "output.dense" also hits
@@ -79,5 +80,5 @@ METHOD = register(Method(
         "L·(2·d_kv + d_ff) in all, far fewer than LoRA. The vectors start at 1, so training starts "
         "from the base, and they merge into the weights. Choose it for few-shot data or when many "
         "tiny adapters must be stored; it is less expressive than LoRA."
-    ),
+    ) + short_run_limit("ia3"),
 ))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.config import opt
+from studio.methods.limits import short_run_limit
 from studio.methods.registry import Method, register
 from studio.methods.targets import PRESETS, target_modules
 
@@ -62,5 +63,5 @@ METHOD = register(Method(
         "Trainable parameters: r·(d_in + d_out) per adapted matrix. B starts at zero, so training "
         "starts exactly from the base model, and the update can be merged into W afterwards at no "
         "inference cost. Choose it as the default for most tasks."
-    ),
+    ) + short_run_limit("lora"),
 ))
