@@ -32,15 +32,18 @@ def register(sub) -> None:
 
 def run_cluster_script(args, home, db) -> int:
     from studio.jobs.cluster_bundle import ClusterShape, parse_endpoint, write_bundle
-    from studio.submit import SubmitError, check_method, expected_steps, load_and_check
+    from studio.submit import SubmitError, expected_steps, load_and_check
 
     shape = ClusterShape(args.nodes, args.gpus_per_node, cpu=args.cpu)  # ValueError: printed by the CLI
     # Under Slurm the first node is only known in the job: the script asks scontrol, unless told.
     endpoint = parse_endpoint(args.rdzv_endpoint) if args.rdzv_endpoint or not args.slurm else None
     try:
-        cfg, base_dir, source = _source_config(args.source, db, shape)
-        cfg, data = load_and_check(cfg, base_dir)
-        check_method(cfg, data.label_names, source)
+        cfg, base_dir, source = _source_config(args.source, db)
+        # Checked as one process on this machine, then as the cluster's nodes will run it: this machine
+        # may have none of their GPUs (a login node, a laptop).
+        cfg, data = load_and_check(_one_process(cfg), base_dir)
+        cfg = _for_nodes(cfg, shape, source)
+        _check_method(cfg, data.label_names, source, shape.on_cpu)
     except SubmitError as e:
         print(f"studio: {e}", file=sys.stderr)
         return 2
@@ -62,20 +65,59 @@ def run_cluster_script(args, home, db) -> int:
     return 0
 
 
-def _source_config(ref: str, db, shape):
-    """(config shaped for the cluster, folder its relative paths are read from, name for errors)."""
+def _source_config(ref: str, db):
+    """(the config as written or stored, folder its relative paths are read from, name for errors)."""
     from studio.config import ConfigError, RunConfig, load_config
-    from studio.jobs.cluster_bundle import cluster_config
     from studio.store import runs
     from studio.submit import SubmitError
 
     path = Path(ref)
     try:
         if path.is_file() or path.suffix.lower() in CONFIG_SUFFIXES:
-            cfg = load_config(path)  # a missing file: ConfigError naming it
-            return cluster_config(cfg, shape, str(path)), path.resolve().parent, str(path)
+            return load_config(path), path.resolve().parent, str(path)  # a missing file: named
         run = runs.find_run(db, ref)  # LookupError: 'no run ...', printed by the CLI
         source = f"run {run['id']} config"
-        return cluster_config(RunConfig.from_dict(run["config"], source=source), shape, source), None, source
+        return RunConfig.from_dict(run["config"], source=source), None, source
     except ConfigError as e:
         raise SubmitError(str(e)) from None
+
+
+def _one_process(cfg):
+    from dataclasses import replace
+
+    distributed = replace(cfg.training.distributed, processes=1)
+    return replace(cfg, training=replace(cfg.training, distributed=distributed))
+
+
+def _for_nodes(cfg, shape, source: str):
+    """The config shaped for the cluster, refused as its nodes would refuse it (with or without CUDA)."""
+    from studio.config import ConfigError
+    from studio.core.distributed_check import refuse_distributed
+    from studio.jobs.cluster_bundle import cluster_config
+    from studio.submit import SubmitError
+
+    try:
+        shaped = cluster_config(cfg, shape, source)
+        refuse_distributed(shaped, cuda=not shape.on_cpu)
+    except ConfigError as e:
+        raise SubmitError(str(e if e.source else e.located(source))) from None
+    return shaped
+
+
+def _check_method(cfg, label_names, source: str, on_cpu: bool) -> None:
+    """What the method refuses on this model (a meta-device probe). CPU nodes run as this machine does,
+    so their speed settings are checked too; GPU nodes check theirs (offload, liger) when they start."""
+    from studio.config import ConfigError
+    from studio.submit import SubmitError, check_method
+
+    if on_cpu:
+        check_method(cfg, label_names, source)
+        return
+    from studio.core.probe import probe
+
+    try:
+        probe(cfg, label_names)
+    except ConfigError as e:
+        raise SubmitError(str(e if e.source else e.located(source))) from None
+    except (ValueError, OSError) as e:
+        raise SubmitError(f"{source}: method {cfg.method.name!r} cannot be used with model {cfg.model!r}: {e}") from None

@@ -117,8 +117,10 @@ def test_slurm_script_from_a_stored_run(home, project, tmp_path, capsys):
     from studio.submit import load_and_check
 
     cfg, _ = load_and_check(project)  # as `studio train` stores it: absolute paths
+    stored = cfg.to_dict()
+    stored["training"]["distributed"]["strategy"] = "fsdp"  # GPU-only: fine for GPU nodes, from this CPU machine
     db = open_db(home.db_path)
-    run_id = runs.create_run(db, name="stored", config=cfg.to_dict(), model=cfg.model, method="lora",
+    run_id = runs.create_run(db, name="stored", config=stored, model=cfg.model, method="lora",
                              task="causal-lm", max_steps=4)
     db.conn.close()
     out = tmp_path / "slurm"
@@ -137,6 +139,20 @@ def test_slurm_script_from_a_stored_run(home, project, tmp_path, capsys):
     assert subprocess.run(["bash", "-n", str(out / "job.sbatch")]).returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["processes"], manifest["device"], manifest["rdzv_endpoint"]) == (12, "cuda", None)
+    bundled = yaml.safe_load((out / "config.yaml").read_text())["training"]
+    assert bundled["distributed"] == {"processes": 12, "strategy": "fsdp", "stall_timeout_s": 600.0}
+    assert bundled["device"] == "auto"
+
+    # What the nodes would refuse is refused now, by field: FSDP on CPU nodes, gradual unfreezing anywhere.
+    code, _, err = cluster_script(home, capsys, str(run_id), "--nodes", "2", "--gpus-per-node", "0",
+                                  "--out", str(tmp_path / "cpu"))
+    assert code == 2 and "training.distributed.strategy: fsdp needs CUDA GPUs" in err, err
+    ulmfit = write_config(tmp_path, model=cfg.model, data={"train": cfg.data.train},
+                          training={"ulmfit": {"gradual_unfreezing": True}})
+    code, _, err = cluster_script(home, capsys, str(ulmfit), "--nodes", "2", "--gpus-per-node", "1",
+                                  "--out", str(tmp_path / "u"))
+    assert code == 2 and f"{ulmfit}: training.distributed.processes: ULMFiT gradual unfreezing" in err, err
+    assert not (tmp_path / "cpu").exists() and not (tmp_path / "u").exists()
 
 
 def test_bad_arguments_are_refused_by_name(home, tmp_path, capsys):
