@@ -57,7 +57,22 @@ def use_local_device(w: World, device: str) -> None:
     if w.distributed and device == "cuda":
         import torch
 
+        found = torch.cuda.device_count()
+        if w.local_rank >= found:  # NCCL would fail later with two ranks on one GPU, less clearly
+            raise DistributedSetupError(
+                f"rank {w.rank} needs GPU {w.local_rank} but this machine shows {found}: set "
+                f"training.distributed.processes to at most {found} per machine (or device: cpu, with gloo)")
         torch.cuda.set_device(w.local_rank)
+
+
+def model_load_kwargs(strategy: str, kwargs: dict[str, Any], w: World | None = None) -> dict[str, Any]:
+    """`from_pretrained` kwargs as FSDP needs them: QLoRA's 4-bit weights stored in the compute dtype,
+    so FSDP can shard them in one flat dtype with the rest (bitsandbytes' bnb_4bit_quant_storage)."""
+    w = w or world()
+    quant = kwargs.get("quantization_config")
+    if w.distributed and strategy == "fsdp" and getattr(quant, "load_in_4bit", False):
+        quant.bnb_4bit_quant_storage = kwargs.get("dtype") or quant.bnb_4bit_compute_dtype
+    return kwargs
 
 
 def trainer_arguments(method: str, strategy: str, device: str, w: World) -> dict[str, Any]:

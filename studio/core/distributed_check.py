@@ -32,6 +32,9 @@ def refuse_distributed(cfg: Any, cuda: bool | None = None) -> None:
     if fsdp and cfg.method.name not in FSDP_METHODS:
         raise ConfigError(f"fsdp shards full, lora and qlora; {cfg.method.name} trains a few tensors on a "
                           "base every GPU holds anyway: use strategy ddp", f"{path}.strategy")
+    if fsdp and cfg.method.name == "qlora" and cfg.method.options.get("bits", 4) == 8:
+        raise ConfigError("fsdp shards 4-bit QLoRA bases only (stored in the compute dtype); use bits: 4 "
+                          "or strategy ddp", f"{path}.strategy")
     if fsdp and cfg.task == "preference":
         raise ConfigError("preference tuning keeps a reference pass beside the policy, which the studio "
                           "does not shard: use strategy ddp", f"{path}.strategy")

@@ -37,6 +37,7 @@ def load_run(cfg: RunConfig, models_dir: Path, reporter: Any) -> RunParts:
     """Read the data, load the model, apply the method, choose speed settings and tokenize."""
     from studio import methods
     from studio.core.data import prepare_data
+    from studio.core.distributed import model_load_kwargs
     from studio.core.models import (count_parameters, ensure_pad_token_id, load_model, load_tokenizer,
                                      method_load_kwargs, model_folder)
     from studio.core.packing import log_line
@@ -65,7 +66,8 @@ def load_run(cfg: RunConfig, models_dir: Path, reporter: Any) -> RunParts:
     method = methods.get(cfg.method.name)
     opts = methods.parse_options(cfg.method.name, cfg.method.options)
     model = load_model(folder, cfg.model_task, label_names=data.label_names, trust_remote_code=cfg.trust_remote_code,
-                       **method_load_kwargs(cfg.method.name, opts, device))
+                       **model_load_kwargs(cfg.training.distributed.strategy,  # FSDP: core/distributed.py
+                                           method_load_kwargs(cfg.method.name, opts, device)))
     ensure_pad_token_id(model, tokenizer)
     model = method.apply(model, opts, cfg.model_task)
     # Activation checkpointing and fused kernels (core/speed.py): Trainer kwargs and one line each

@@ -58,6 +58,7 @@ def main() -> None:
               ("dpo", config(spec, "dpo", "lora", task="preference", data={"train": spec["pairs"], "max_length": 40},
                              preference={"loss": "dpo"}), None),
               ("pause", config(spec, "pause", "lora"), PauseAtFirstStep() if w.main else NullReporter())]
+    out.mkdir(parents=True, exist_ok=True)
     results = {}
     for name, cfg, reporter in cases:
         try:

@@ -92,3 +92,26 @@ def test_refused_before_a_run_is_recorded(tmp_path, tiny_models):
                        training={"device": "cpu", "distributed": {"processes": 2, "strategy": "fsdp"}})
     with pytest.raises(SubmitError, match=r"run.yaml: training.distributed.strategy: fsdp needs CUDA"):
         load_and_check(cfg)
+
+
+def test_qlora_under_fsdp_stores_4_bit_weights_in_the_compute_dtype_and_gpus_are_counted():
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    from studio.core.distributed import model_load_kwargs, use_local_device
+
+    def kwargs():
+        return {"quantization_config": BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16),
+                "dtype": torch.bfloat16}
+
+    two = World(0, 0, 2)
+    assert model_load_kwargs("fsdp", kwargs(), two)["quantization_config"].bnb_4bit_quant_storage == torch.bfloat16
+    assert model_load_kwargs("ddp", kwargs(), two)["quantization_config"].bnb_4bit_quant_storage == torch.uint8
+    assert model_load_kwargs("fsdp", {}, two) == {}
+    eight = RunConfig.from_dict(dict(BASE, method={"name": "qlora", "bits": 8},
+                                     training={"distributed": {"processes": 2, "strategy": "fsdp"}}))
+    with pytest.raises(ConfigError, match="4-bit"):
+        refuse_distributed(eight, cuda=True)
+    if not torch.cuda.is_available():  # a rank beyond the GPUs there are: said before NCCL fails
+        with pytest.raises(DistributedSetupError, match="needs GPU 1 but this machine shows 0"):
+            use_local_device(World(1, 1, 2), "cuda")
