@@ -13,7 +13,7 @@ from pathlib import Path
 
 RESUME_HINT = "resume continues from the last complete checkpoint"
 OOM_NOTE = "the out-of-memory retry with a smaller micro-batch applies to single-process runs only"
-_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+_FAILURE = re.compile(r"rank\s*:\s*(\d+)\s*\(local_rank.*?exitcode\s*:\s*(-?\d+)", re.S)
 _PREFIX = re.compile(r"^\[(?:rank|default)\d+\]:?\s?")
 
 
@@ -41,9 +41,20 @@ def clear_progress(run_dir: Path) -> None:
 
 
 def root_cause(torchrun_output: str) -> tuple[int, int] | None:
-    """(rank, exit code) of the first failure torchrun reports; a negative code is a signal."""
-    found = _ROOT.findall(torchrun_output)
-    return (int(found[-1][0]), int(found[-1][1])) if found else None
+    """(rank, exit code) of the failure that ended the group, from torchrun's last failure summary.
+
+    A negative code is a signal. A rank killed by a signal other than SIGTERM (torchrun's own when it
+    stops the others) comes first: when rank 1 is killed, rank 0 fails a moment later on the broken
+    connection, and torchrun may call that exit 1 its "root cause"."""
+    marks = (torchrun_output.rfind(m) for m in ("ChildFailedError", "Failures:", "Root Cause"))
+    start = next((m for m in marks if m >= 0), -1)  # the last summary only (a log holds earlier launches)
+    if start < 0:
+        return None
+    found = [(int(r), int(c)) for r, c in _FAILURE.findall(torchrun_output[start:])]
+    killed = [f for f in found if f[1] < 0 and f[1] != -signal.SIGTERM]
+    if killed:
+        return killed[0]
+    return found[-1] if found else None  # the summary ends with torchrun's root cause
 
 
 def exception_line(log_text: str) -> str | None:

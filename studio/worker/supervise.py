@@ -142,6 +142,10 @@ def _finish(db: Any, run_id: int, code: int | None, verdict: str | None, output:
     """Settle the final status: what rank 0 recorded when the group ended cleanly, else what went wrong."""
     run = runs.get_run(db, run_id)
     status, error = run["status"], run.get("error") or ""
+    if status == "queued" or run.get("pid") not in (None, os.getpid()):
+        # Rank 0 recorded the end, and the run was resumed under another worker before this one
+        # finished: the run is that worker's now.
+        return status
     if verdict:
         if status != "completed":
             runs.set_status(db, run_id, "crashed", error=verdict)

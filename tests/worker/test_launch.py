@@ -66,6 +66,11 @@ def test_faults_read_as_one_line():
                "Root Cause (first observed failure):\n[0]:\n  time      : x\n  rank      : 1 (local_rank: 1)\n"
                "  exitcode  : -9 (pid: 2)  (SIGKILL)\n")
     assert rank_faults.root_cause(summary) == (1, -9)
+    # Rank 0 failing on the broken connection may come first in torchrun's eyes; the kill is the cause.
+    late = ("Failures:\n  rank      : 1 (local_rank: 1)\n  exitcode  : -9 (pid: 2)\n"
+            "Root Cause (first observed failure):\n  rank      : 0 (local_rank: 0)\n  exitcode  : 1 (pid: 1)\n")
+    assert rank_faults.root_cause(late) == (1, -9)
+    assert rank_faults.root_cause(late.replace("-9", "1")) == (0, 1)
     assert rank_faults.death_message(1, -9, 5, None).startswith("rank 1 was killed by SIGKILL at step 5;")
     log = ("[rank1]: Traceback (most recent call last):\n[rank1]:   File \"x.py\", line 1, in <module>\n"
            "[rank1]:     boom()\n[rank1]: RuntimeError: boom\nsome later line\n")
@@ -189,3 +194,14 @@ def test_a_rank_that_stops_advancing_ends_the_group_and_names_the_rank(tmp_path)
     assert not _group_left(run_dir), "torchrun or a rank is still running"
     log = (run_dir / "worker.log").read_text()
     assert "supervisor: rank 1 stopped advancing" in log and "[rank0] " in log
+
+
+    # The supervisor itself killed -9: torchrun hears it (PDEATHSIG) and ends its ranks; none trains on.
+    run_id = runs.create_run(db, name="orphans", config={}, model="m", method="lora", task="causal-lm", max_steps=9)
+    run_dir = home.run_dir(run_id)
+    run_dir.mkdir(parents=True)
+    sup = _supervise(home, run_id, run_dir, 400, stall=600.0)
+    wait_for(lambda: len(rank_faults.read_progress(run_dir)) == 2, 120, what="both ranks")
+    sup.kill()
+    sup.wait()
+    wait_for(lambda: not _group_left(run_dir), 60, what="torchrun and the ranks gone")
