@@ -7,9 +7,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import sqlite_utils
+from studio.store.sqlite_utils_import import import_sqlite_utils
 
-from studio.store.migrations import MIGRATIONS
+sqlite_utils = import_sqlite_utils()  # before any other store module imports it (they import this one first)
+
+from studio.store.migrations import MIGRATIONS  # noqa: E402
 
 # Seconds a connection waits for another process's write lock before giving up.
 # The worker commits small batches many times a second while the GUI polls and

@@ -14,21 +14,11 @@ from PySide6.QtWidgets import QApplication
 from studio.paths import Home
 from studio.resource_files import icon_path
 
-# sqlite-utils imports pandas when it is installed, only to map pandas.Timestamp columns (the studio
-# never writes any). pandas is about half a second of the window's start, so when nothing has loaded
-# either yet, the store comes in with `import pandas` failing for that moment.
-if "sqlite_utils" not in sys.modules and "pandas" not in sys.modules:
-    sys.modules["pandas"] = None  # type: ignore[assignment]  # None here makes the import raise
-    try:
-        import sqlite_utils  # noqa: F401
-    finally:
-        del sys.modules["pandas"]
-
-from studio.store import open_db  # noqa: E402
-from studio.ui import theme  # noqa: E402
-from studio.ui.main_window import PAGES, MainWindow  # noqa: E402
-from studio.ui.settings import open_settings  # noqa: E402
-from studio.ui.widgets.error_dialog import ExceptionHook  # noqa: E402
+from studio.store import open_db  # without pandas: see studio/store/sqlite_utils_import.py
+from studio.ui import theme
+from studio.ui.main_window import PAGES, MainWindow
+from studio.ui.settings import open_settings
+from studio.ui.widgets.error_dialog import ExceptionHook
 
 SCREENSHOT_SIZE = (1280, 820)
 # Long enough for layouts, the first store poll and pyqtgraph's auto-range to settle.

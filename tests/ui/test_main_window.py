@@ -16,7 +16,7 @@ from tests.ui.conftest import make_run
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "peft", "datasets", "bitsandbytes", "accelerate")
-SLOW_TO_IMPORT = ("pandas",)  # sqlite-utils would import it; studio/ui/app.py keeps it out of the GUI
+SLOW_TO_IMPORT = ("pandas",)  # sqlite-utils would import it; studio/store/sqlite_utils_import.py keeps it out
 
 
 def build(qtbot, db, home) -> MainWindow:
