@@ -113,6 +113,23 @@ def check_joined(args: Any, w: World) -> None:
             "and the gloo backend.")
 
 
+def check_same_checkpoint(step: int | None, w: World) -> None:
+    """Raise on every rank unless all resume from the same checkpoint step (None: from the start).
+
+    On machines that do not share the run folder, other nodes would start over while rank 0 resumes."""
+    if not w.distributed:
+        return
+    import torch.distributed as dist
+
+    steps: list[Any] = [None] * w.size
+    dist.all_gather_object(steps, step)
+    if len(set(steps)) > 1:
+        seen = ", ".join(f"rank {r}: {'none' if s is None else f'checkpoint-{s}'}" for r, s in enumerate(steps))
+        raise DistributedSetupError(
+            f"the ranks do not see the same checkpoints ({seen}): a node does not see the run folder of "
+            "node 0; share it (a shared filesystem) or copy node 0's checkpoints/ to every node, then resume")
+
+
 def is_fsdp(trainer: Any) -> bool:
     """Whether the trainer shards the model with FSDP."""
     return bool(getattr(trainer, "is_fsdp_enabled", False))

@@ -107,6 +107,7 @@ def run_training(cfg: RunConfig, run_dir: Path, models_dir: Path, *, reporter: A
             preprocess_logits_for_metrics=argmax_logits if is_cls else None, **studio_kwargs)
         use_batch_plan(trainer, cfg, parts, reporter)  # packed or length-grouped batches
     distributed.check_joined(trainer.args, world)  # N processes must be one group, never N lone runs
+    distributed.check_same_checkpoint(latest[0] if latest else None, world)  # all resume alike
     if cfg.training.checkpoint_every:
         trainer.add_callback(DropInputGrads())  # frozen lower blocks need no backward (core/input_grads.py)
     reporter.stage("training")

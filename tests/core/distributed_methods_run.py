@@ -1,6 +1,7 @@
 """Run by tests/core/test_distributed_methods.py under torchrun (2 gloo processes), all in one process
 group: every method trains 2 steps on a causal LM with the DDP settings core/distributed.py picks for
-it; LoRA also trains a classifier and DPO; and a pause seen by rank 0 alone stops both ranks.
+it; LoRA also trains a classifier and DPO; a pause seen by rank 0 alone stops both ranks; and ranks
+that see different checkpoints (no shared run folder) refuse to resume.
 
 argv: SPEC.json {"gpt2", "bert", "text", "labels", "pairs", "out", "methods"}; rank 0 writes
 OUT/results.json {case: "ok" | what went wrong}.
@@ -72,7 +73,21 @@ def main() -> None:
             results[name] = f"{type(exc).__name__}: {exc}"
         if w.main:
             (out / "results.json").write_text(json.dumps(results))
-
+    # Only rank 0 sees a complete checkpoint (a node without the shared run folder): every rank refuses.
+    folder = out / f"unshared-{w.rank}"
+    if w.main:
+        (folder / "checkpoints" / "checkpoint-1").mkdir(parents=True)
+        (folder / "checkpoints" / "checkpoint-1" / "COMPLETE").write_text("1")
+    try:
+        run_training(config(spec, "unshared", "lora"), folder, out / "models", resume=True)
+        result = "trained on"
+    except Exception as exc:
+        result = "ok" if "do not see the same checkpoints" in str(exc) else repr(exc)
+    every = [None] * w.size
+    dist.all_gather_object(every, result)
+    if w.main:
+        results["unshared"] = "ok" if set(every) == {"ok"} else repr(every)
+        (out / "results.json").write_text(json.dumps(results))
 
 if __name__ == "__main__":
     main()

@@ -34,8 +34,9 @@ def test_every_method_trains_two_steps_in_two_gloo_processes(tmp_path, tiny_mode
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     # find_unused_parameters is off for every method (core/distributed.py): a method leaving a trained
     # parameter without a gradient would fail its second step here. Without rank 0's decision
-    # broadcast, rank 1 would train on past the pause and the group would hang or fail.
-    cases = [*methods, "classification", "dpo", "pause"]
+    # broadcast, rank 1 would train on past the pause and the group would hang or fail. "unshared":
+    # only rank 0 sees a checkpoint (a node without the shared run folder): every rank refuses.
+    cases = [*methods, "classification", "dpo", "pause", "unshared"]
     assert results == {name: "ok" for name in cases}, proc.stderr[-4000:]
     for name, step in [*((m, 2) for m in methods), ("pause", 1)]:  # rank 0 published each, with both RNG states
         ckpt = out / name / "checkpoints" / f"checkpoint-{step}"
