@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def supervise(home_root: Path, run_id: int, command: list[str]) -> int:
     """Queue the held run for this supervisor alone, then train it with `command` under the supervisor."""
+    from studio.config import RunConfig
     from studio.jobs.liveness import check_liveness
     from studio.paths import Home
     from studio.store import commands, runs
@@ -62,7 +63,8 @@ def supervise(home_root: Path, run_id: int, command: list[str]) -> int:
         runs.update_run(db, run_id, launched_at=now(), pid=None, pid_started_at=None)
     finally:
         db.conn.close()
-    return supervise_command(home, run_id, command)
+    stall = RunConfig.from_dict(run["config"], source=f"run {run_id} config").training.distributed.stall_timeout_s
+    return supervise_command(home, run_id, command, stall_timeout_s=stall)
 
 
 if __name__ == "__main__":
