@@ -31,10 +31,13 @@ def convert_gguf(src: ModelSource, models_dir: Path) -> Path:
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from studio.core.gguf_reads import shared_gguf_reads
+
     tmp = target.with_name(f".tmp-{target.name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
+    with shared_gguf_reads():  # the file is parsed once, not once per config/tokenizer/tensors
+        tokenizer = AutoTokenizer.from_pretrained(src.path, gguf_file=src.gguf_file)
+        model = AutoModelForCausalLM.from_pretrained(src.path, gguf_file=src.gguf_file)
     # The weights are already dequantized to plain tensors; drop the GGUF quantizer so the
     # folder saves (and later loads) as an ordinary safetensors model.
     model.hf_quantizer = None
