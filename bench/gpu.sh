@@ -47,5 +47,11 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 
 python3 bench/gpu_bench.py "$@"
 rc=$?
+# Several GPUs: 1 vs N processes (DDP, nccl) with the same effective batch (bench/distributed.py);
+# with one GPU it says "1 GPU: distributed bench skipped".
+if [ "$DRY" = 0 ]; then
+    python3 bench/distributed.py --device cuda --batch 16 --seq 256 --hidden 512 --layers 8 \
+        || { echo "gpu.sh: bench/distributed.py failed" >&2; rc=1; }
+fi
 echo "gpu.sh: exit $rc after $(( $(date +%s) - start )) s end to end"
 exit $rc

@@ -111,25 +111,36 @@ def run_group(db: Any, home: Home, run_id: int, command: list[str], run_dir: Pat
     offset = log_path.stat().st_size if log_path.exists() else 0
     print(f"supervisor: {processes} processes: {' '.join(command)}", file=sys.stderr, flush=True)
     stop = _StopOnSigterm()
-    verdict = None
+    verdict, proc = None, None
     try:
         with open(log_path, "ab") as log:
             proc = launch.start_torchrun(command, run_dir, env or launch.torchrun_env(processes), log)
         watch = _Watch(processes, timeout, time.time())
         while proc.poll() is None:
             time.sleep(POLL_S)
-            runs.heartbeat(db, run_id)
-            stop.deliver(db, run_id)
+            _beat(db, run_id, stop)
             verdict = watch.verdict(rank_faults.read_progress(run_dir), time.time())
             if verdict:
                 print(f"supervisor: {verdict}", file=sys.stderr, flush=True)
                 break
     finally:
         stop.restore()
-    killed = end_group(proc, spare)
+        # Whatever happened here (an error too), no rank may train on unsupervised.
+        killed = end_group(proc, spare) if proc is not None else []
     if killed and not verdict:
         print(f"supervisor: ended {len(killed)} leftover process(es) of the group", file=sys.stderr, flush=True)
     return _finish(db, run_id, proc.returncode, verdict, _read_from(log_path, offset), run_dir)
+
+
+def _beat(db: Any, run_id: int, stop: _StopOnSigterm) -> None:
+    """The heartbeat, and a SIGTERM's stop command; a busy database only delays them to the next round."""
+    import sqlite3
+
+    try:
+        runs.heartbeat(db, run_id)
+        stop.deliver(db, run_id)
+    except sqlite3.OperationalError as exc:
+        print(f"supervisor: store busy ({exc}); trying again", file=sys.stderr, flush=True)
 
 
 def _read_from(path: Path, offset: int) -> str:
