@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from studio.methods import prefix_defaults
 from studio.methods.targets import target_modules
 from studio.modelinfo.facts import ModelFacts
 
@@ -189,6 +190,8 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
     bound batch_size·seq_len. checkpoint_every: transformers' every_n_layers (1 = every block)."""
     opts = dict(options or {})
     task = task or task_of(facts)
+    if method == "prefix":  # empty prefix options follow the task (methods/prefix_defaults.py)
+        opts = prefix_defaults.resolved(opts, task)
     out: dict[str, Any] = {"method": method, "task": task, "problem": None}
     if not facts.params or not facts.hidden_size or not facts.layers:
         out["problem"] = "needs the parameter count, hidden size and layers (safetensors or GGUF weights)"

@@ -18,7 +18,7 @@ LABELS = ["neg", "pos"]
 CASES = {
     "dora": ("dora", {"r": 4, "alpha": 8}),
     "ia3": ("ia3", {}),
-    "prefix": ("prefix", {"num_virtual_tokens": 4, "encoder_hidden_size": 16}),
+    "prefix": ("prefix", {"num_virtual_tokens": 4, "encoder_hidden_size": 16, "prefix_projection": True}),
     "prefix-flat": ("prefix", {"num_virtual_tokens": 4, "prefix_projection": False}),
     "prompt": ("prompt", {"num_virtual_tokens": 4}),
 }
