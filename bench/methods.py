@@ -137,7 +137,7 @@ def table(rows: list[dict], tasks: list[str], markdown: bool) -> str:
             delta = "" if base is None or acc is None or method == "full" else f"{100 * (acc - base):+.1f}"
             line += [_pct(acc), delta]
         line += [" / ".join(f"{r['wall_s']:.0f}" for r in ok) or "—",
-                 f"{max(r['peak_mib'] for r in ok):.0f}" if ok else "—"]
+                 _peak(ok)]
         body.append(line)
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -172,6 +172,12 @@ def parse_options(pairs: list[str]) -> dict:
             raise SystemExit(f"--option: expected KEY=VALUE, got {pair!r}")
         options[key.strip()] = yaml.safe_load(value)
     return options
+
+
+def _peak(rows: list[dict]) -> str:
+    """The largest peak memory of a method's rows; a row merged in from elsewhere may have none."""
+    peaks = [r["peak_mib"] for r in rows if r.get("peak_mib") is not None]
+    return f"{max(peaks):.0f}" if peaks else "—"
 
 
 def _pct(value: float | None) -> str:
