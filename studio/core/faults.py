@@ -9,6 +9,9 @@ the product sets them; tests and `bench/` do, in the environment of the worker t
                                             (so a retry with a smaller one gets past it)
     STUDIO_FAULT_KILL_AFTER_CHECKPOINT=k    SIGKILL the worker right after the checkpoint at step k
                                             is complete (a power cut before anything else runs)
+    STUDIO_FAULT_HOLD_WHILE_FILE=PATH       after each optimizer step, wait while PATH exists (the
+                                            heartbeat goes on; commands wait too): a test holds a
+                                            run mid-training for as long as it needs, no longer
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from typing import Any
 OOM_AT_STEP = "STUDIO_FAULT_OOM_AT_STEP"
 OOM_WHILE_BATCH_ABOVE = "STUDIO_FAULT_OOM_WHILE_BATCH_ABOVE"
 KILL_AFTER_CHECKPOINT = "STUDIO_FAULT_KILL_AFTER_CHECKPOINT"
+HOLD_WHILE_FILE = "STUDIO_FAULT_HOLD_WHILE_FILE"
 
 
 def injected_callbacks() -> list[Any]:
@@ -29,6 +33,9 @@ def injected_callbacks() -> list[Any]:
     kill = os.environ.get(KILL_AFTER_CHECKPOINT)
     if kill:
         found.append(kill_after_checkpoint(int(kill)))
+    hold = os.environ.get(HOLD_WHILE_FILE)
+    if hold:
+        found.append(hold_while_file(hold))
     return found
 
 
@@ -65,3 +72,21 @@ def kill_after_checkpoint(step: int) -> Any:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     return _KillAfterCheckpoint()
+
+
+def hold_while_file(path: str, poll_s: float = 0.02) -> Any:
+    """A TrainerCallback that, after each optimizer step, sleeps while `path` exists.
+
+    Tests that must see a run mid-training (queued behind it, listed as running) hold it there
+    instead of giving it thousands of steps and hoping the checks finish first."""
+    import time
+    from pathlib import Path
+
+    from transformers import TrainerCallback
+
+    class _HoldWhileFile(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            while Path(path).exists():
+                time.sleep(poll_s)
+
+    return _HoldWhileFile()

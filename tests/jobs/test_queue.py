@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from studio import jobs
+from studio.core import faults
 from studio.store import commands, open_db, runs
 from tests.conftest import ROOT, instruction_rows, studio, wait_for, write_config, write_jsonl
 
@@ -173,15 +174,22 @@ def _submit(home, cfg: Path) -> int:
     return json.loads(studio(home, "train", str(cfg), "--detach", "--json", check=True).stdout)["run_id"]
 
 
-def test_second_run_waits_for_the_first_then_starts_by_itself(tmp_path, home, tiny_models, db):
-    first_cfg, second_cfg = _configs(tmp_path, tiny_models, first_steps=400)
+def test_second_run_waits_for_the_first_then_starts_by_itself(tmp_path, home, tiny_models, db, monkeypatch):
+    # The first run holds after its first step until the checks below are done (it used to get 400
+    # steps and the hope that they outlast two CLI calls: slow, and on a busy machine not always).
+    hold = tmp_path / "hold-first-run"
+    hold.touch()
+    monkeypatch.setenv(faults.HOLD_WHILE_FILE, str(hold))
+    first_cfg, second_cfg = _configs(tmp_path, tiny_models, first_steps=6)
     first, second = _submit(home, first_cfg), _submit(home, second_cfg)
-    run = wait_for(lambda: (r := runs.get_run(db, first))["status"] == "running" and r, timeout=120,
-                   what="the first run to start")
+    run = wait_for(lambda: (r := runs.get_run(db, first))["status"] == "running" and r["step"] >= 1 and r,
+                   timeout=120, what="the first run to train a step")
     assert runs.is_waiting(runs.get_run(db, second)) and runs.get_run(db, first)["status"] == "running"
     listing = studio(home, "runs", check=True).stdout
     assert "queued #1" in next(line for line in listing.splitlines() if line.lstrip().startswith(str(second)))
     assert json.loads(studio(home, "show", str(second), "--json", check=True).stdout)["queue_position"] == 1
+    assert runs.get_run(db, first)["status"] == "running"  # the checks above ran while it trained
+    hold.unlink()
     done = wait_for(lambda: (r := runs.get_run(db, second))["status"] in ("completed", "failed") and r,
                     timeout=300, what="the second run to finish")
     assert done["status"] == "completed", done["error"]
