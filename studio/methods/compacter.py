@@ -7,6 +7,7 @@ from typing import Any
 
 from studio.config import ConfigError, opt
 from studio.methods.bottleneck import NON_LINEARITIES, PLACEMENTS, check_common
+from studio.methods.limits import short_run_limit
 from studio.methods.registry import Method, register
 
 
@@ -84,5 +85,5 @@ METHOD = register(Method(
         "projection starts at zero, so training starts exactly from the base model. Not mergeable. "
         "Choose it when adapter files must be tiny (about 1/n of Houlsby's, far less at rank 1) "
         "and a little extra compute per step is acceptable."
-    ),
+    ) + short_run_limit("compacter"),
 ))
