@@ -93,25 +93,41 @@ def test_kill_minus_9_then_resume_continues_exactly(tmp_path, home, tiny_models)
         first_loss - min(at_checkpoint))
 
 
-def test_pause_frees_the_worker_and_resume_completes(tmp_path, home, tiny_models):
+def test_pause_frees_the_worker_and_resume_completes(tmp_path, home, tiny_models, monkeypatch):
+    import threading
+
     import psutil
 
-    cfg = _config(tmp_path, tiny_models["gpt2"], training={"max_steps": 400, "save_steps": 100})
+    from studio.core import faults
+    from studio.store import commands
+
+    # The worker holds after each step while this file exists, so the pause surely lands mid-run
+    # (it used to get 400 steps for that); the file goes once the pause command is in the store.
+    hold = tmp_path / "hold"
+    hold.touch()
+    monkeypatch.setenv(faults.HOLD_WHILE_FILE, str(hold))
+    cfg = _config(tmp_path, tiny_models["gpt2"], training={"max_steps": 12, "save_steps": 100})
     run_id = int(studio(home, "train", str(cfg), "--detach", check=True).stdout.strip())
     db = open_db(home.db_path)
-    run = wait_for(lambda: (r := runs.get_run(db, run_id))["step"] >= 3 and r, timeout=180,
+    run = wait_for(lambda: (r := runs.get_run(db, run_id))["step"] >= 1 and r, timeout=180,
                    what="training to start")
-    proc = studio(home, "pause", str(run_id))
+    done: list = []
+    pausing = threading.Thread(target=lambda: done.append(studio(home, "pause", str(run_id))))
+    pausing.start()
+    wait_for(lambda: commands.pending_command(db, run_id), timeout=120, what="the pause command")
+    hold.unlink()
+    pausing.join(300)
+    (proc,) = done
     assert proc.returncode == 0, proc.stderr
     run = runs.get_run(db, run_id)
     assert run["status"] == "paused"
     assert not psutil.pid_exists(run["pid"]) or psutil.Process(run["pid"]).status() == psutil.STATUS_ZOMBIE
     ck = store_ckpts.list_checkpoints(db, run_id)
-    assert ck and ck[-1]["step"] == run["step"] < 400  # a complete checkpoint at the pause step
+    assert ck and ck[-1]["step"] == run["step"] < 12  # a complete checkpoint at the pause step
     assert (home.run_dir(run_id) / "checkpoints" / f"checkpoint-{run['step']}" / "COMPLETE").is_file()
     assert studio(home, "resume", str(run_id)).returncode == 0
     run = runs.get_run(db, run_id)
-    assert run["status"] == "completed" and run["step"] == 400
+    assert run["status"] == "completed" and run["step"] == 12
 
 
 def test_stop_cancels_a_run(tmp_path, home, tiny_models):
