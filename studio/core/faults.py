@@ -74,19 +74,23 @@ def kill_after_checkpoint(step: int) -> Any:
     return _KillAfterCheckpoint()
 
 
-def hold_while_file(path: str, poll_s: float = 0.02) -> Any:
+def hold_while_file(path: str, poll_s: float = 0.02, most_s: float = 600.0) -> Any:
     """A TrainerCallback that, after each optimizer step, sleeps while `path` exists.
 
     Tests that must see a run mid-training (queued behind it, listed as running) hold it there
-    instead of giving it thousands of steps and hoping the checks finish first."""
+    instead of giving it thousands of steps and hoping the checks finish first. A held worker does
+    not see stop requests, so a test that fails before removing the file must not leave it held
+    for ever: the hold gives up after `most_s` seconds in all."""
     import time
     from pathlib import Path
 
     from transformers import TrainerCallback
 
+    give_up = time.monotonic() + most_s
+
     class _HoldWhileFile(TrainerCallback):
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            while Path(path).exists():
+            while Path(path).exists() and time.monotonic() < give_up:
                 time.sleep(poll_s)
 
     return _HoldWhileFile()
