@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from studio.methods.limits import short_run_limit
 from studio.methods.lora import LoraOptions, lora_config, merge
 from studio.methods.registry import Method, register
 
@@ -35,5 +36,5 @@ METHOD = register(Method(
         "directly. Trainable parameters: r·(d_in + d_out) + d_out per adapted matrix. m starts at ‖W‖ "
         "and B at zero, so training starts from the base model, and it merges like LoRA. Choose it "
         "over LoRA when a low rank underfits; each step costs somewhat more compute and memory."
-    ),
+    ) + short_run_limit("dora"),
 ))

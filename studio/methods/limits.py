@@ -13,10 +13,12 @@ FULL_RANKINGS = 52.0  # full fine-tuning's accuracy (%) there, at its own defaul
 RANKINGS: dict[str, float] = {
     "bitfit": 16.7,
     "compacter": 16.7,
+    "dora": 16.7,
     "houlsby": 16.7,
     "ia3": 35.1,
     "lora": 16.7,  # at its classification default 2e-3, as at the former 2e-4
     "pfeiffer": 18.3,
+    "top_k": 17.1,  # the top 2 blocks: word order needs the lower ones (Ding et al.'s last-layer tuning)
 }
 
 # Ding et al., "Parameter-efficient fine-tuning of large-scale pre-trained language models", Nature

@@ -6,6 +6,7 @@ from typing import Any
 
 from studio.config import opt
 from studio.methods.layers import block_list, block_of, freeze, merged_in_place, train_classifier_head
+from studio.methods.limits import short_run_limit
 from studio.methods.registry import Method, register
 
 
@@ -53,5 +54,5 @@ METHOD = register(Method(
         "block L-K. Trainable parameters: the K blocks' parameters plus the head. The cheapest "
         "baseline: no new modules, memory falls with K. Choose it when the task is close to "
         "pre-training, or as a reference for the adapter methods."
-    ),
+    ) + short_run_limit("top_k"),
 ))
