@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.config import ConfigError, opt
-from studio.methods.lora import merge, task_type
 from studio.methods.limits import short_run_limit
+from studio.methods.lora import merge, task_type
 from studio.methods.registry import Method, register
 
 # Families peft's mapping lacks or gets wrong. BERT-likes: peft's suffix "output.dense" also hits
