@@ -115,6 +115,17 @@ def test_pause_frees_the_worker_and_resume_completes(tmp_path, home, tiny_models
     pausing = threading.Thread(target=lambda: done.append(studio(home, "pause", str(run_id))))
     pausing.start()
     wait_for(lambda: commands.pending_command(db, run_id), timeout=120, what="the pause command")
+    # The worker's writer thread reads commands right after each heartbeat: two heartbeats after the
+    # command is stored, it has surely read it (released sooner, the 11 steps left could outrun it).
+    beats = [runs.get_run(db, run_id)["heartbeat_at"]]
+
+    def two_new_heartbeats() -> bool:
+        beat = runs.get_run(db, run_id)["heartbeat_at"]
+        if beat != beats[-1]:
+            beats.append(beat)
+        return len(beats) >= 3
+
+    wait_for(two_new_heartbeats, timeout=120, what="the worker to read the pause command")
     hold.unlink()
     pausing.join(300)
     (proc,) = done
