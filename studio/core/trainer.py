@@ -29,6 +29,11 @@ class StudioTrainerMixin:
                  training: Any = None, layer_groups: list[tuple[str, list[str]]] | None = None,
                  save_weights: Callable[[Any, Path], None] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        if self.model_accepts_loss_kwargs and returns_batch_mean_loss(self.model):
+            # A classifier accepts **kwargs but ignores num_items_in_batch and returns the batch mean:
+            # the Trainer would then skip dividing by the accumulation steps and multiply by the number
+            # of processes, so logged train/eval losses read ×N and gradients ×(accumulation × N).
+            self.model_accepts_loss_kwargs = False
         self.save_weights = save_weights  # set for our own methods: checkpoints hold trained tensors only
         self.run_dir = Path(run_dir)
         self.keep_checkpoints = keep_checkpoints
@@ -165,6 +170,16 @@ class StudioTrainerMixin:
             if self.on_checkpoint:
                 self.on_checkpoint(step, final, removed)
         self.accelerator.wait_for_everyone()
+
+
+def returns_batch_mean_loss(model: Any) -> bool:
+    """Whether `model` (or what a PEFT wrapper holds) is a classifier, whose loss is the batch mean."""
+    seen = 0
+    while model is not None and seen < 4:
+        if type(model).__name__.endswith(("ForSequenceClassification", "ForTokenClassification")):
+            return True
+        model, seen = getattr(model, "base_model", None) or getattr(model, "model", None), seen + 1
+    return False
 
 
 class StudioTrainer(StudioTrainerMixin, Trainer):
