@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from studio.worker import rank_faults
 from studio.worker.attempt import _Live, _attempt, _finish
 
 
@@ -75,7 +76,12 @@ def _rank_zero(home, db, run: dict, run_dir: Path, w) -> int:
         return 0
     except BaseException as exc:  # any failure ends as 'failed' with the reason, never 'running'
         live.recorder.flush_now()
-        runs.set_status(db, run["id"], "failed", error=_detail(exc, run))
+        if rank_faults.peer_failure(exc) and runs.get_run(db, run["id"]).get("pid") != os.getpid():
+            # A collective broke because another rank died: the supervisor names that rank and
+            # settles the status (recording 'failed' here showed the wrong cause until it did).
+            print(f"rank 0: the group broke ({_detail(exc, run)}); the supervisor records why", file=sys.stderr)
+        else:
+            runs.set_status(db, run["id"], "failed", error=_detail(exc, run))
         traceback.print_exc()
         return 1
     finally:

@@ -57,6 +57,16 @@ def root_cause(torchrun_output: str) -> tuple[int, int] | None:
     return found[-1] if found else None  # the summary ends with torchrun's root cause
 
 
+_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe", "NCCL communicator was aborted",
+              "remote process exited", "ProcessGroupGloo", "ProcessGroupNCCL")
+
+
+def peer_failure(exc: BaseException) -> bool:
+    """Whether an exception is a collective failing because another rank went away (not this rank's fault)."""
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(kinds & {"DistBackendError", "DistNetworkError"}) or any(m in str(exc) for m in _PEER_GONE)
+
+
 def exception_line(log_text: str) -> str | None:
     """The exception a rank died of: the first unindented line after its last traceback's frames."""
     lines = [_PREFIX.sub("", line).rstrip() for line in log_text.splitlines()]

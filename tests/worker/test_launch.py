@@ -77,6 +77,11 @@ def test_faults_read_as_one_line():
     assert rank_faults.exception_line(log) == "RuntimeError: boom"
     oom = rank_faults.death_message(1, 1, 3, "studio.worker.oom.OutOfMemory: Out of memory at step 3")
     assert rank_faults.OOM_NOTE in oom
+    import torch.distributed as dist  # rank 0's broken collective is the peer's death, not its own failure
+
+    assert rank_faults.peer_failure(dist.DistBackendError("whatever the backend says"))
+    assert rank_faults.peer_failure(RuntimeError("[gloo/transport/tcp/pair.cc:534] Connection closed by peer [::1]:1"))
+    assert not rank_faults.peer_failure(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
     watch = supervise._Watch(2, 5.0, started=0.0)
     fine = {0: {"step": 4, "time": 100.0, "stage": "training"}, 1: {"step": 4, "time": 100.0, "stage": "training"}}
     assert watch.verdict(fine, 104.0) is None
