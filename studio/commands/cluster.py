@@ -24,6 +24,11 @@ def register(sub) -> None:
                    "--gpus-per-node processes per machine")
     c.add_argument("--slurm", action="store_true", help="write job.sbatch (one srun task per node) instead "
                    "of node-N.sh scripts")
+    c.add_argument("--partition", metavar="NAME", help="with --slurm: the Slurm partition (default: the cluster's)")
+    c.add_argument("--time", metavar="LIMIT", help="with --slurm: the job's time limit, e.g. 12:00:00 "
+                   "(default: the partition's)")
+    c.add_argument("--cpus-per-node", type=int, metavar="N", help="with --slurm: CPU cores per node "
+                   "(default: 8 per GPU, or 4 per CPU process); the ranks share them as threads")
     c.add_argument("--out", metavar="DIR", help="the bundle folder (default: ./NAME-cluster); never overwritten")
     c.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="the rendezvous on the first node (default: "
                    "this machine's host name, port 29500; with --slurm the job's first node)")
@@ -37,6 +42,7 @@ def run_cluster_script(args, home, db) -> int:
     shape = ClusterShape(args.nodes, args.gpus_per_node, cpu=args.cpu)  # ValueError: printed by the CLI
     # Under Slurm the first node is only known in the job: the script asks scontrol, unless told.
     endpoint = parse_endpoint(args.rdzv_endpoint) if args.rdzv_endpoint or not args.slurm else None
+    slurm = slurm_options(shape, args)  # ValueError: printed by the CLI
     try:
         cfg, base_dir, source = _source_config(args.source, db)
         # Checked as one process on this machine, then as the cluster's nodes will run it: this machine
@@ -51,18 +57,38 @@ def run_cluster_script(args, home, db) -> int:
         print(f"warning: {w}", file=sys.stderr)
     out = Path(args.out) if args.out else Path.cwd() / f"{cfg.name}-cluster"
     folder = write_bundle(cfg, out, shape, max_steps=expected_steps(cfg, len(data.train)), endpoint=endpoint,
-                          slurm=args.slurm)
-    device = "CPU processes (gloo)" if shape.on_cpu else "GPUs"
+                          slurm=slurm)
+    device = ("CPU process" if shape.per_node == 1 else "CPU processes") + " (gloo)" if shape.on_cpu else \
+        ("GPU" if shape.per_node == 1 else "GPUs")
+    nodes = "1 node" if shape.nodes == 1 else f"{shape.nodes} nodes"
     rendezvous = "the job's first node" if args.slurm else endpoint
-    print(f"bundle: {folder}\n{shape.nodes} node(s) × {shape.per_node} {device} = {shape.world_size} processes; "
+    if not args.slurm and not args.rdzv_endpoint:
+        rendezvous += (" (this machine's name: if node 0 is another machine, write the bundle with "
+                       "--rdzv-endpoint NODE0:PORT or start the nodes with STUDIO_RDZV_ENDPOINT set)")
+    print(f"bundle: {folder}\n{nodes} × {shape.per_node} {device} = {shape.world_size} processes; "
           f"rendezvous: {rendezvous}")
     if args.slurm:
-        print(f"start:  cd {folder} && sbatch job.sbatch")
+        print(f"start:  cd {folder} && sbatch job.sbatch   ({slurm['cpus_per_node']} cores per node"
+              + "".join(f", {k} {v}" for k, v in (("partition", slurm["partition"]), ("time", slurm["time"])) if v)
+              + ")")
     else:
         print(f"start:  sh {folder}/node-0.sh on the first node" +
               "".join(f", sh node-{i}.sh on node {i}" for i in range(1, shape.nodes)))
     print(f"follow: STUDIO_HOME={folder}/home studio show 1   (README.txt says more)")
     return 0
+
+
+def slurm_options(shape, args) -> dict | None:
+    """--partition/--time/--cpus-per-node for job.sbatch (None without --slurm, where they are refused)."""
+    given = [f"--{n.replace('_', '-')}" for n in ("partition", "time", "cpus_per_node") if getattr(args, n) is not None]
+    if not args.slurm:
+        if given:
+            raise ValueError(f"{', '.join(given)} only apply with --slurm")
+        return None
+    cpus = args.cpus_per_node or (8 if not shape.on_cpu else 4) * shape.per_node
+    if cpus < shape.per_node:
+        raise ValueError(f"--cpus-per-node {cpus} is fewer than the {shape.per_node} processes per node")
+    return {"partition": args.partition, "time": args.time, "cpus_per_node": cpus}
 
 
 def _source_config(ref: str, db):

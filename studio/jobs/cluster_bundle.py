@@ -126,10 +126,11 @@ def describe_model(ref: str) -> dict[str, Any]:
 
 
 def write_bundle(cfg: RunConfig, out: str | Path, shape: ClusterShape, *, max_steps: int | None,
-                 endpoint: str | None, slurm: bool = False) -> Path:
+                 endpoint: str | None, slurm: dict | None = None) -> Path:
     """Write the bundle to `out` (refused when it exists and is not empty); returns its folder.
 
-    cfg is cluster_config's, checked, with absolute data paths and model reference."""
+    cfg is cluster_config's, checked, with absolute data paths and model reference; slurm (partition,
+    time, cpus_per_node) asks for job.sbatch instead of node scripts."""
     with staged_output(out) as tmp:
         data_paths, data_entries = copy_data(cfg, tmp)
         # Relative paths are read from the config file's folder: the bundle's copy sits at its root,
@@ -149,7 +150,7 @@ def write_bundle(cfg: RunConfig, out: str | Path, shape: ClusterShape, *, max_st
         scripts = [f"node-{i}.sh" for i in range(shape.nodes)]
         if slurm:
             scripts = ["job.sbatch"]
-            _write_script(tmp / "job.sbatch", sbatch_script(manifest))
+            _write_script(tmp / "job.sbatch", sbatch_script({**manifest, "slurm": slurm}))
         else:
             for i in range(shape.nodes):
                 _write_script(tmp / f"node-{i}.sh", node_script(manifest, i))

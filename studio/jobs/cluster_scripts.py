@@ -57,6 +57,13 @@ ENDPOINT=${{STUDIO_RDZV_ENDPOINT:-{manifest['rdzv_endpoint']}}}
 def sbatch_script(manifest: dict[str, Any]) -> str:
     """job.sbatch: one task per node; each checks the bundle and runs torchrun with its SLURM_NODEID."""
     gpus = f"#SBATCH --gpus-per-node={manifest['gpus_per_node']}\n" if manifest["device"] == "cuda" else ""
+    slurm = manifest.get("slurm") or {}
+    cpus = int(slurm.get("cpus_per_node") or manifest["processes_per_node"])
+    asked = "".join(f"#SBATCH --{key}={slurm[key]}\n" for key in ("partition", "time") if slurm.get(key))
+    threads = max(1, cpus // manifest["processes_per_node"])
+    if not slurm.get("partition"):
+        asked += ("# No partition asked for: Slurm's default (studio cluster-script --partition NAME, or add\n"
+                  "# #SBATCH --partition=NAME and --account=NAME lines here).\n")
     endpoint = manifest["rdzv_endpoint"] or "$HEAD:29500"  # given with --rdzv-endpoint, else the first node
     body = f"""set -eu
 cd "$BUNDLE/home/runs/{manifest['run_id']}"  # the run's data paths are relative to its folder
@@ -64,6 +71,8 @@ PYTHON=${{STUDIO_PYTHON:-python3}}
 # As the studio's own launcher starts ranks: nothing imported from the working folder, "[rankN]" lines.
 export PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 export TORCHELASTIC_LOG_LINE_PREFIX_TEMPLATE='[rank${{rank}}] '
+# The node's cores shared by its ranks (torchrun would give each one thread).
+export OMP_NUM_THREADS=${{OMP_NUM_THREADS:-{threads}}}
 set -- {PYTHON} {torchrun_args(manifest, '"$SLURM_NODEID"', '"$STUDIO_RDZV_ENDPOINT"')} \\
     {_rank_entry(manifest)}
 if [ "$SLURM_NODEID" = 0 ]; then  # the supervisor checks the bundle before anything else
@@ -76,7 +85,8 @@ exec "$@"
 #SBATCH --job-name=studio-{manifest['name']}
 #SBATCH --nodes={manifest['nodes']}
 #SBATCH --ntasks-per-node=1
-{gpus}#SBATCH --output=slurm-%j.out
+#SBATCH --cpus-per-task={cpus}
+{gpus}{asked}#SBATCH --output=slurm-%j.out
 # The studio run {manifest['name']!r} on {manifest['nodes']} nodes × {manifest['processes_per_node']} processes
 # (written by `studio cluster-script --slurm`). Submit it from the bundle folder: sbatch job.sbatch
 set -euo pipefail
@@ -88,7 +98,7 @@ fi
 # The rendezvous is on the job's first node.
 HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
 export STUDIO_RDZV_ENDPOINT=${{STUDIO_RDZV_ENDPOINT:-{endpoint}}}
-srun --nodes={manifest['nodes']} --ntasks-per-node=1 bash -c {shlex.quote(body)}
+srun --nodes={manifest['nodes']} --ntasks-per-node=1 --cpus-per-task={cpus} bash -c {shlex.quote(body)}
 """
 
 

@@ -129,8 +129,10 @@ def test_slurm_script_from_a_stored_run(home, project, tmp_path, capsys):
     assert code == 0, stderr
     assert (out / "data" / "val.jsonl").read_bytes() == (project.parent / "val.jsonl").read_bytes()
     text = (out / "job.sbatch").read_text()
-    for line in ("#SBATCH --nodes=3", "#SBATCH --ntasks-per-node=1", "#SBATCH --gpus-per-node=4"):
-        assert line in text.splitlines()
+    for line in ("#SBATCH --nodes=3", "#SBATCH --ntasks-per-node=1", "#SBATCH --gpus-per-node=4",
+                 "#SBATCH --cpus-per-task=32", "export OMP_NUM_THREADS=${OMP_NUM_THREADS:-8}"):
+        assert line in text.splitlines()  # 8 cores per GPU unless told: not Slurm's default of one
+    assert "--partition" not in "".join(ln for ln in text.splitlines() if ln.startswith("#SBATCH"))
     assert 'HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)' in text
     assert "STUDIO_RDZV_ENDPOINT:-$HEAD:29500" in text
     assert '--nnodes 3 --node-rank "$SLURM_NODEID" --nproc-per-node 4 --rdzv-backend static' in text
@@ -139,6 +141,19 @@ def test_slurm_script_from_a_stored_run(home, project, tmp_path, capsys):
     assert subprocess.run(["bash", "-n", str(out / "job.sbatch")]).returncode == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert (manifest["processes"], manifest["device"], manifest["rdzv_endpoint"]) == (12, "cuda", None)
+    asked = tmp_path / "asked"
+    code, stdout, stderr = cluster_script(home, capsys, str(run_id), "--nodes", "2", "--gpus-per-node", "2", "--slurm",
+                                          "--partition", "gpu", "--time", "02:00:00", "--cpus-per-node", "12",
+                                          "--out", str(asked))
+    assert code == 0, stderr
+    lines = (asked / "job.sbatch").read_text().splitlines()
+    for line in ("#SBATCH --partition=gpu", "#SBATCH --time=02:00:00", "#SBATCH --cpus-per-task=12",
+                 "export OMP_NUM_THREADS=${OMP_NUM_THREADS:-6}"):
+        assert line in lines
+    assert "12 cores per node, partition gpu, time 02:00:00" in stdout
+    code, _, stderr = cluster_script(home, capsys, str(run_id), "--nodes", "2", "--gpus-per-node", "2",
+                                     "--partition", "gpu", "--out", str(tmp_path / "no"))
+    assert code != 0 and "--partition only apply with --slurm" in stderr
     bundled = yaml.safe_load((out / "config.yaml").read_text())["training"]
     assert bundled["distributed"] == {"processes": 12, "strategy": "fsdp", "stall_timeout_s": 600.0}
     assert bundled["device"] == "auto"
