@@ -51,8 +51,11 @@ def test_cpu_machine_choices_effective_batch_load_and_review(qtbot, page, monkey
     assert training["distributed"] == {"processes": 1, "strategy": "ddp"}
     assert box.effective.text() == "8 × 1 × 1 = 8 examples per optimizer step"
 
+    retry = page.training_step.speed.editors["oom_retry"]
+    assert retry.isEnabled()
     box.processes.setCurrentIndex(1)
     assert page.state.config["training"]["distributed"]["processes"] == 2 and box.strategy.isEnabled()
+    assert not retry.isEnabled() and "single-process runs only" in retry.toolTip()  # a rank cannot retry alone
     form = page.training_step.form
     form.editors["batch_size"].setText("4")  # typed: the effective batch follows at once
     form.editors["gradient_accumulation"].setText("3")

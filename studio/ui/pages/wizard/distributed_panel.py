@@ -127,7 +127,7 @@ class DistributedPanel(QGroupBox):
         on_gpus = gpus > 0 and not self._cpu_only
         fsdp.setEnabled(on_gpus)
         fsdp.setToolTip("" if on_gpus else FSDP_CPU_REASON)
-        n = resolve_processes(DistributedSpec(processes=self.processes.currentData()), gpus)
+        n = self.process_count()
         self.strategy.setEnabled(n > 1)
         self.strategy.setToolTip(ONE_PROCESS_TIP if n == 1 else STRATEGY_LABELS[self.strategy.currentData()])
         problem = FSDP_CPU_REASON if (self.strategy.currentData() == "fsdp" and not on_gpus
@@ -144,6 +144,10 @@ class DistributedPanel(QGroupBox):
             self._fill_processes(self.processes.currentData())
         self._batch = (batch, accumulation)
         self._update()
+
+    def process_count(self) -> int:
+        """How many processes the chosen setting means on this machine."""
+        return resolve_processes(DistributedSpec(processes=self.processes.currentData()), self.gpu_count())
 
     def values(self) -> dict[str, Any]:
         """The config's training.distributed mapping."""

@@ -187,6 +187,12 @@ class TrainingStep(QWidget):
         self.distributed.set_training(values.get("batch_size") or TrainingSpec.batch_size,
                                       values.get("gradient_accumulation") or TrainingSpec.gradient_accumulation,
                                       values.get("device"))
+        # One rank shrinking its micro-batch would desync the group: the retry is single-process only.
+        retry = self.speed.editors["oom_retry"]
+        retry.setEnabled(self.distributed.process_count() == 1)
+        retry.setToolTip(self.speed.specs["oom_retry"].get("doc", "") if retry.isEnabled() else
+                         "Several processes: out of memory on a rank fails the run (the retry with a smaller "
+                         "micro-batch is for single-process runs only)")
         self._state.config["training"] = {**values, **self.speed.values(), "ulmfit": self.ulmfit.values(),
                                           "distributed": self.distributed.values()}
         if self._preference_task():
