@@ -55,6 +55,23 @@ class StudioTrainerMixin:
                 groups = [[params[n] for n in names] for _, names in self.layer_groups]
                 self.add_callback(GradualUnfreezing(groups, self.unfreeze_every))
 
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        sampler = super()._get_train_sampler(train_dataset)
+        if type(sampler).__name__ == "LengthGroupedSampler" and sampler.generator is None:
+            # transformers draws its mega-batches from the global RNG, which a resume restores only
+            # after the sampler has run: the resumed run skipped the first steps of another order and
+            # trained on other batches. Seeded by (data seed, epoch), the order is the same each time.
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            sampler = SeededLengthGroupedSampler(sampler, seed)
+            self._seeded_sampler = sampler
+        return sampler
+
+    def _run_epoch(self, *args: Any, **kwargs: Any) -> Any:
+        # accelerate's set_epoch does not reach a sampler three wrappers deep (a resumed DDP run).
+        if getattr(self, "_seeded_sampler", None) is not None and "epoch" in kwargs:
+            self._seeded_sampler.set_epoch(kwargs["epoch"])
+        return super()._run_epoch(*args, **kwargs)
+
     @staticmethod
     def ulmfit_groups(model: Any, training: Any) -> list[tuple[str, list[str]]] | None:
         """Layer groups of what the method made trainable, when training.ulmfit needs them (else None).
@@ -184,6 +201,28 @@ def returns_batch_mean_loss(model: Any) -> bool:
 
 class StudioTrainer(StudioTrainerMixin, Trainer):
     """The transformers Trainer with the studio's checkpoints and ULMFiT recipe (SFT and classification)."""
+
+
+class SeededLengthGroupedSampler:
+    """transformers' LengthGroupedSampler with an order that depends only on (seed, epoch)."""
+
+    def __init__(self, inner: Any, seed: int) -> None:
+        self.lengths, self.batch_size = inner.lengths, inner.batch_size
+        self.seed, self.epoch = int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Any:
+        import torch
+        from transformers.trainer_pt_utils import get_length_grouped_indices
+
+        generator = torch.Generator()
+        generator.manual_seed(self.seed * 1000003 + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
 
 class GradualUnfreezing(TrainerCallback):
