@@ -151,10 +151,15 @@ class StudioTrainerMixin:
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         if self.save_weights is None:
             super()._save(output_dir, state_dict)
-            # PEFT saves prefix tuning's computed prefix only; resuming needs its MLP too.
-            prefix.save_training_state(self.model, Path(output_dir or self.args.output_dir))
+            # PEFT saves prefix tuning's computed prefix only; resuming needs its MLP too. Only the
+            # saving process writes: another rank raced rank 0 to a folder it may not have made yet.
+            if self.args.should_save:
+                prefix.save_training_state(self.model, Path(output_dir or self.args.output_dir))
             return None
         # Our own methods: a checkpoint holds only what the method trains, not a copy of the base.
+        # Every rank calls _save: one writes (two would race on the same files).
+        if not self.args.should_save:
+            return None
         import torch
 
         folder = Path(output_dir if output_dir is not None else self.args.output_dir)

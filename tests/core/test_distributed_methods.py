@@ -29,7 +29,7 @@ def test_every_method_trains_two_steps_in_two_gloo_processes(tmp_path, tiny_mode
     proc = subprocess.run(
         [sys.executable, "-P", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
          str(Path(__file__).with_name("distributed_methods_run.py")), str(tmp_path / "spec.json")],
-        capture_output=True, text=True, env=env, timeout=600)
+        capture_output=True, text=True, env=env, timeout=300)  # ~30 s quiet
     out = tmp_path / "out"
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     # find_unused_parameters is off for every method (core/distributed.py): a method leaving a trained
