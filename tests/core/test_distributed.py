@@ -115,3 +115,20 @@ def test_qlora_under_fsdp_stores_4_bit_weights_in_the_compute_dtype_and_gpus_are
     if not torch.cuda.is_available():  # a rank beyond the GPUs there are: said before NCCL fails
         with pytest.raises(DistributedSetupError, match="needs GPU 1 but this machine shows 0"):
             use_local_device(World(1, 1, 2), "cuda")
+
+
+def test_only_the_saving_rank_writes_a_checkpoints_weights(tmp_path):
+    """Every rank calls Trainer._save; a second writer raced rank 0 into its staging folder (DDP hang)."""
+    from types import SimpleNamespace
+
+    from studio.core.trainer import StudioTrainerMixin
+
+    written = []
+    other_rank = SimpleNamespace(args=SimpleNamespace(should_save=False, output_dir=str(tmp_path / "x")),
+                                 save_weights=lambda model, folder: written.append(folder), model=None,
+                                 processing_class=None)
+    StudioTrainerMixin._save(other_rank, str(tmp_path / "staging"))
+    assert written == [] and not (tmp_path / "staging").exists()
+    rank_zero = SimpleNamespace(**{**vars(other_rank), "args": SimpleNamespace(should_save=True, output_dir="")})
+    StudioTrainerMixin._save(rank_zero, str(tmp_path / "staging"))
+    assert written == [tmp_path / "staging"] and (tmp_path / "staging" / "training_args.bin").exists()
