@@ -3,7 +3,8 @@ group: every method trains 2 steps on a causal LM with the DDP settings core/dis
 it; LoRA also trains a classifier and DPO; a pause seen by rank 0 alone stops both ranks; and ranks
 that see different checkpoints (no shared run folder) refuse to resume.
 
-argv: SPEC.json {"gpt2", "bert", "text", "labels", "pairs", "out", "methods"}; rank 0 writes
+argv: SPEC.json {"gpt2", "bert", "text", "labels", "pairs", "out", "methods"} (optional "device", "strategy",
+"methods_only": the methods alone, for FSDP on GPUs); rank 0 writes
 OUT/results.json {case: "ok" | what went wrong}.
 """
 from __future__ import annotations
@@ -40,8 +41,8 @@ def config(spec: dict, name: str, method: str, **extra: Any) -> Any:
     options = {"dropout": 0.0} if method in ("lora", "dora", "qlora") else {}
     base = {"name": name, "task": "causal-lm", "model": spec["gpt2"],
             "data": {"train": spec["text"], "max_length": 24}, "method": {"name": method, **options},
-            "training": {"max_steps": 2, "batch_size": 2, "device": "cpu", "packing": "off", "save_steps": 2,
-                         "distributed": {"processes": 2}}}
+            "training": {"max_steps": 2, "batch_size": 2, "device": spec.get("device", "cpu"), "packing": "off",
+                         "save_steps": 2, "distributed": {"processes": 2, "strategy": spec.get("strategy", "ddp")}}}
     return RunConfig.from_dict({**base, **extra})
 
 
@@ -54,11 +55,13 @@ def main() -> None:
     spec = json.loads(Path(sys.argv[1]).read_text())
     out, w = Path(spec["out"]), world()
     cases = [(m, config(spec, m, m), None) for m in spec["methods"]]
-    cases += [("classification", config(spec, "cls", "lora", task="classification", model=spec["bert"],
-                                        data={"train": spec["labels"], "max_length": 24}), None),
-              ("dpo", config(spec, "dpo", "lora", task="preference", data={"train": spec["pairs"], "max_length": 40},
-                             preference={"loss": "dpo"}), None),
-              ("pause", config(spec, "pause", "lora"), PauseAtFirstStep() if w.main else NullReporter())]
+    finish = not spec.get("methods_only")  # FSDP on GPUs: only the methods it takes
+    if finish:
+        cases += [("classification", config(spec, "cls", "lora", task="classification", model=spec["bert"],
+                                            data={"train": spec["labels"], "max_length": 24}), None),
+                  ("dpo", config(spec, "dpo", "lora", task="preference",
+                                 data={"train": spec["pairs"], "max_length": 40}, preference={"loss": "dpo"}), None),
+                  ("pause", config(spec, "pause", "lora"), PauseAtFirstStep() if w.main else NullReporter())]
     out.mkdir(parents=True, exist_ok=True)
     results = {}
     for name, cfg, reporter in cases:
@@ -70,9 +73,12 @@ def main() -> None:
             results[name] = "ok" if every == wanted else f"ranks ended {every}, wanted {wanted}"
         except Exception as exc:  # the group may be unusable after; the test reports what was reached
             traceback.print_exc()
+            (out / f"error-{name}-rank{w.rank}.txt").write_text(traceback.format_exc())
             results[name] = f"{type(exc).__name__}: {exc}"
         if w.main:
             (out / "results.json").write_text(json.dumps(results))
+    if not finish:
+        return
     # Only rank 0 sees a complete checkpoint (a node without the shared run folder): every rank refuses.
     folder = out / f"unshared-{w.rank}"
     if w.main:
