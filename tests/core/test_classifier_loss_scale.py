@@ -28,8 +28,20 @@ class FirstLoss(NullReporter):
         self.callbacks = [_Log()]
 
 
+def _no_dropout(bert, folder):
+    import json
+    import shutil
+
+    shutil.copytree(bert, folder, dirs_exist_ok=True)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(cfg))
+    return folder
+
+
 def _first_loss(tmp_path, bert, accumulation: int, batch: int) -> float:
-    rows = [{"text": "good item", "label": "pos"}, {"text": "bad thing here", "label": "neg"}] * 8
+    # One text per label, each the same length: any order gives the same rows to every optimizer step.
+    rows = [{"text": "good item here", "label": "pos"}, {"text": "bad thing here", "label": "neg"}] * 8
     cfg = RunConfig.from_dict({
         "name": "c", "task": "classification", "model": str(bert),
         "data": {"train": str(write_jsonl(tmp_path / "labels.jsonl", rows)), "max_length": 16},
@@ -43,9 +55,10 @@ def _first_loss(tmp_path, bert, accumulation: int, batch: int) -> float:
 
 
 def test_accumulated_classifier_loss_is_the_mean_not_times_the_steps(tmp_path, tiny_models):
-    whole = _first_loss(tmp_path, tiny_models["bert"], accumulation=1, batch=4)
-    accumulated = _first_loss(tmp_path, tiny_models["bert"], accumulation=2, batch=2)
-    assert 0.75 < accumulated / whole < 1.33, (whole, accumulated)  # the bug read 2.0
+    bert = _no_dropout(tiny_models["bert"], tmp_path / "bert")
+    whole = _first_loss(tmp_path, bert, accumulation=1, batch=4)
+    accumulated = _first_loss(tmp_path, bert, accumulation=2, batch=2)
+    assert abs(accumulated / whole - 1) < 0.05, (whole, accumulated)  # the bug read 2.0
 
 
 def test_classifiers_are_recognised_through_peft_and_causal_lms_are_not(tiny_models):
