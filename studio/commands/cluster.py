@@ -58,9 +58,9 @@ def run_cluster_script(args, home, db) -> int:
     out = Path(args.out) if args.out else Path.cwd() / f"{cfg.name}-cluster"
     folder = write_bundle(cfg, out, shape, max_steps=expected_steps(cfg, len(data.train)), endpoint=endpoint,
                           slurm=slurm)
-    device = ("CPU process" if shape.per_node == 1 else "CPU processes") + " (gloo)" if shape.on_cpu else \
-        ("GPU" if shape.per_node == 1 else "GPUs")
-    nodes = "1 node" if shape.nodes == 1 else f"{shape.nodes} nodes"
+    device = _plural(shape.per_node, "CPU process", "CPU processes") + " (gloo)" if shape.on_cpu else \
+        _plural(shape.per_node, "GPU", "GPUs")
+    nodes = f"{shape.nodes} {_plural(shape.nodes, 'node', 'nodes')}"
     rendezvous = "the job's first node" if args.slurm else endpoint
     if not args.slurm and not args.rdzv_endpoint:
         rendezvous += (" (this machine's name: if node 0 is another machine, write the bundle with "
@@ -76,6 +76,10 @@ def run_cluster_script(args, home, db) -> int:
               "".join(f", sh node-{i}.sh on node {i}" for i in range(1, shape.nodes)))
     print(f"follow: STUDIO_HOME={folder}/home studio show 1   (README.txt says more)")
     return 0
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return one if n == 1 else many
 
 
 def slurm_options(shape, args) -> dict | None:

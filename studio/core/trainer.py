@@ -34,6 +34,7 @@ class StudioTrainerMixin:
             # the Trainer would then skip dividing by the accumulation steps and multiply by the number
             # of processes, so logged train/eval losses read ×N and gradients ×(accumulation × N).
             self.model_accepts_loss_kwargs = False
+        self._seeded_sampler: SeededLengthGroupedSampler | None = None  # set by _get_train_sampler
         self.save_weights = save_weights  # set for our own methods: checkpoints hold trained tensors only
         self.run_dir = Path(run_dir)
         self.keep_checkpoints = keep_checkpoints
@@ -68,7 +69,7 @@ class StudioTrainerMixin:
 
     def _run_epoch(self, *args: Any, **kwargs: Any) -> Any:
         # accelerate's set_epoch does not reach a sampler three wrappers deep (a resumed DDP run).
-        if getattr(self, "_seeded_sampler", None) is not None and "epoch" in kwargs:
+        if self._seeded_sampler is not None and "epoch" in kwargs:
             self._seeded_sampler.set_epoch(kwargs["epoch"])
         return super()._run_epoch(*args, **kwargs)
 
