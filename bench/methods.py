@@ -162,6 +162,25 @@ def worst_gaps(rows: list[dict], tasks: list[str]) -> list[str]:
     return lines
 
 
+def print_saved(paths: list[str], markdown: bool) -> int:
+    """The table and gaps of rows saved by --json, in the bench's method order, each task's step budgets named."""
+    rows: dict[tuple[str, str], dict] = {}
+    for path in paths:
+        try:
+            saved = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"--from-json {path}: not a rows file written by --json ({exc})") from exc
+        rows.update({(r["task"], r["method"]): r for r in saved})
+    ordered = sorted(rows.values(), key=lambda r: METHODS.index(r["method"]) if r["method"] in METHODS else 99)
+    tasks = [t for t in TASKS if any(r["task"] == t for r in ordered)]
+    budgets = {t: sorted({r["steps"] for r in ordered if r["task"] == t and "steps" in r}) for t in tasks}
+    print("saved rows: " + ", ".join(f"{t} {'/'.join(map(str, s)) or '?'} steps" for t, s in budgets.items()))
+    print(table(ordered, tasks, markdown))
+    for line in worst_gaps(ordered, tasks):
+        print(line)
+    return 0
+
+
 def parse_options(pairs: list[str]) -> dict:
     """--option KEY=VALUE pairs as a method-options mapping (values read as YAML: 16, true, [a, b])."""
     import yaml
@@ -200,8 +219,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="override a method option (YAML value), e.g. --option r=16; repeatable")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     p.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--from-json", nargs="+", metavar="PATH",
+                   help="train nothing: print the table of rows saved by earlier --json runs (e.g. one method "
+                        "at a time); a method measured twice on a task keeps the later file's row")
     p.add_argument("--one", metavar="METHOD", help=argparse.SUPPRESS)  # child process mode
     args = p.parse_args(argv)
+    if args.from_json:
+        return print_saved(args.from_json, args.markdown)
     if args.one:
         import transformers
 

@@ -49,22 +49,6 @@ def _methods_bench(tmp_path, tiny_models, task: str, data) -> tuple[subprocess.C
 
 
 @pytest.mark.slow
-def test_methods_bench_runs_and_prints_a_row_per_method(tmp_path, tiny_models):
-    rows = [{"text": f"{'goal match' if i % 2 else 'soup bread'} {i}", "label": "a" if i % 2 else "b"}
-            for i in range(24)]
-    data = tmp_path / "topics.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    proc, saved = _methods_bench(tmp_path, tiny_models, "topics", data)
-    assert [(r["task"], r["method"]) for r in saved] == [("topics", "full"), ("topics", "bitfit")]
-    assert all(0 < r["trainable"] <= r["total"] and 0.0 <= r["accuracy"] <= 1.0 for r in saved)
-    # Each method runs at its own default learning rate (what a config without one gets).
-    from studio.methods import get
-
-    lr = f"{get('bitfit').learning_rate:g}".replace(".", r"\.")
-    assert re.search(rf"^\| bitfit \| {lr} \| [\d,]+ \|", proc.stdout, re.MULTILINE), proc.stdout
-
-
-@pytest.mark.slow
 def test_methods_bench_runs_the_hard_task(tmp_path, tiny_models):
     # The smallest form of the hard task: the first rows of the bundled rankings sample.
     lines = (ROOT / "studio" / "resources" / "samples" / "rankings.jsonl").read_text().splitlines()[:36]
@@ -72,6 +56,12 @@ def test_methods_bench_runs_the_hard_task(tmp_path, tiny_models):
     data.write_text("\n".join(lines) + "\n")
     proc, saved = _methods_bench(tmp_path, tiny_models, "hard", data)
     assert [(r["task"], r["method"]) for r in saved] == [("rankings", "full"), ("rankings", "bitfit")]
+    assert all(0 < r["trainable"] <= r["total"] and 0.0 <= r["accuracy"] <= 1.0 for r in saved)
+    # Each method runs at its own default classification rate (what a config without one gets).
+    from studio.methods.rates import recommended_rate
+
+    lr = f"{recommended_rate('bitfit', 'classification'):g}".replace(".", r"\.")
+    assert re.search(rf"^\| bitfit \| {lr} \| [\d,]+ \|", proc.stdout, re.MULTILINE), proc.stdout
     assert re.search(r"^\| method \| lr \| trainable \| trainable % \| rankings acc\. \| Δ vs full \|", proc.stdout,
                      re.MULTILINE), proc.stdout
     assert re.search(r"^rankings: worst PEFT method bitfit [+-]\d+\.\d points vs full", proc.stdout, re.MULTILINE), \
