@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.config import ConfigError, opt
+from studio.methods.limits import short_run_limit
 from studio.methods.lora import task_type
 from studio.methods.registry import Method, register
 
@@ -105,9 +106,7 @@ METHOD = register(Method(
         "Prompt tuning freezes the whole model and learns only n input embeddings, a soft prompt "
         "placed before every example. Trainable parameters: n·d_model. It cannot be merged and "
         "takes n positions of the context. It needs a much higher learning rate than LoRA (the "
-        "paper uses 0.3) and works best on large models. Limits: Lester et al. match full "
-        "fine-tuning only as models near 10B parameters; on small models such as MiniLM it trails by "
-        "many points, most on tasks that need word order and relations rather than topic words. "
-        "Choose it when adapters must be tiny and the model is big."
-    ),
+        "paper uses 0.3) and works best on large models. Choose it when adapters must be tiny and the "
+        "model is big."
+    ) + short_run_limit("prompt"),
 ))

@@ -13,7 +13,8 @@ def test_each_listed_method_missed_the_goal_and_its_card_says_why():
         card = methods.get(name).describe()
         assert short_run_limit(name) in card
         assert f"reached {accuracy:.1f} % where full fine-tuning reached {FULL_RANKINGS:.1f} %" in card
-        assert "Ding et al., 2023" in card and "Limits:" in card
+        # Prompt tuning's reason is its own paper's scaling result; the others converge slowly.
+        assert ("Lester et al. (2021)" if name == "prompt" else "Ding et al., 2023") in card and "Limits:" in card
 
 
 def test_a_method_that_met_it_gets_no_limit_sentence():
