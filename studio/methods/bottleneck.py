@@ -24,6 +24,15 @@ def check_common(opts: Any) -> None:
                           "non_linearity")
 
 
+def layer_norms_train(value: bool | None, task: str) -> bool:
+    """Whether the blocks' layer norms train: the option as set, or when empty, yes for classification.
+
+    Pfeiffer et al. keep the norms frozen, and generation does too. A classifier's new head learns on a
+    frozen encoder, and there the norms are cheap capacity: Pfeiffer adapters went from 50.1 to 94.9 %
+    on the rankings sample with them (1200 steps, 1e-3; topics in 60 steps: 97.5 % with them, 96.0 % without)."""
+    return (task == "classification") if value is None else bool(value)
+
+
 @dataclass
 class HoulsbyOptions:
     """Houlsby adapter settings; defaults follow the paper (sizes 8-256 tried, 64 a good middle)."""
@@ -43,7 +52,8 @@ class HoulsbyOptions:
 class PfeifferOptions(HoulsbyOptions):
     """Pfeiffer adapter settings: as Houlsby, but the layer norms stay frozen by default."""
 
-    train_layer_norms: bool = opt(False, "Also train the blocks' layer norms (the paper does not)")
+    train_layer_norms: bool | None = opt(None, "Also train the blocks' layer norms; empty = yes for "
+                                               "classification, no for generation (as the paper)")
 
 
 def apply_adapters(model: Any, opts: Any, task: str, placement: str) -> Any:
@@ -56,7 +66,7 @@ def apply_adapters(model: Any, opts: Any, task: str, placement: str) -> Any:
     al.insert(targets, lambda proj: al.linear_adapter(
         al.out_features(proj), opts.size, opts.non_linearity, opts.init_std, **al.param_kwargs(proj)))
     al.train_adapters(model)
-    if opts.train_layer_norms:
+    if layer_norms_train(opts.train_layer_norms, task):
         al.train_block_norms(model)
     train_classifier_head(model, task)
     return model
@@ -98,8 +108,8 @@ PFEIFFER = register(Method(
     mergeable=False,
     description=(
         "Pfeiffer adapters are Houlsby's bottleneck (d -> a -> d with a skip connection) placed "
-        "only after the feed-forward output of each block; the layer norms stay frozen by "
-        "default. Trainable parameters: 2·d·a + a + d per block, half of Houlsby's, and the "
+        "only after the feed-forward output of each block; by default the layer norms stay frozen "
+        "for generation, as in the paper, and train for classification. Trainable parameters: 2·d·a + a + d per block, half of Houlsby's, and the "
         "paper finds it about as accurate while running faster. Not mergeable (non-linearity). "
         "Choose it over Houlsby as the cheaper default bottleneck adapter."
     ) + short_run_limit("pfeiffer"),

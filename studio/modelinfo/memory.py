@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from studio.methods import prefix_defaults
+from studio.methods.bottleneck import layer_norms_train
 from studio.methods.targets import target_modules
 from studio.modelinfo.facts import ModelFacts
 
@@ -128,9 +129,9 @@ def trainable(facts: ModelFacts, method: str, opts: dict[str, Any]) -> tuple[int
         v = int(opts["num_virtual_tokens"])
         return v * d, v * d, f"n·d, n = {v}"
     if method in ("houlsby", "pfeiffer"):
-        n, text = adapter_params(facts, int(opts["size"]), 2 if method == "houlsby" else 1,
-                                 bool(opts["train_layer_norms"]))
-        return n, n - (facts.block_norm_params or 0 if opts["train_layer_norms"] else 0), text
+        norms = bool(opts.get("train_layer_norms"))
+        n, text = adapter_params(facts, int(opts["size"]), 2 if method == "houlsby" else 1, norms)
+        return n, n - (facts.block_norm_params or 0 if norms else 0), text
     if method == "compacter":
         houlsby = opts.get("placement", "houlsby") == "houlsby"
         norms = opts.get("train_layer_norms")
@@ -192,6 +193,8 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
     task = task or task_of(facts)
     if method == "prefix":  # empty prefix options follow the task (methods/prefix_defaults.py)
         opts = prefix_defaults.resolved(opts, task)
+    if method == "pfeiffer":  # an empty train_layer_norms follows the task too (methods/bottleneck.py)
+        opts["train_layer_norms"] = layer_norms_train(opts.get("train_layer_norms"), task)
     out: dict[str, Any] = {"method": method, "task": task, "problem": None}
     if not facts.params or not facts.hidden_size or not facts.layers:
         out["problem"] = "needs the parameter count, hidden size and layers (safetensors or GGUF weights)"
