@@ -57,7 +57,7 @@ def default_learning_rate(method: str) -> float:
 
 
 def train_one(method: str, model: str, data: str, steps: int, batch: int, seed: int,
-              lr: float | None = None, options: dict | None = None) -> dict:
+              lr: float | None = None, options: dict | None = None, warmup_ratio: float = 0.0) -> dict:
     """Train one method in this process and return its row (accuracy before/after, time, memory)."""
     from studio.config import DataSpec, MethodSpec, RunConfig, TrainingSpec
     from studio.core.train import run_training
@@ -68,13 +68,15 @@ def train_one(method: str, model: str, data: str, steps: int, batch: int, seed: 
         data=DataSpec(train=data, val_fraction=0.25, max_length=64),
         method=MethodSpec(method, dict(options or {})),
         training=TrainingSpec(max_steps=steps, batch_size=batch, learning_rate=lr, eval_steps=steps,
-                              save_steps=steps, logging_steps=max(1, steps // 10), seed=seed))
+                              save_steps=steps, logging_steps=max(1, steps // 10), seed=seed,
+                              warmup_ratio=warmup_ratio))
     with tempfile.TemporaryDirectory(prefix="studio-bench-") as tmp:
         start = time.perf_counter()
         outcome = run_training(cfg, Path(tmp) / "run", Path(tmp) / "models")
         wall = time.perf_counter() - start
     return {
-        "method": method, "learning_rate": lr, "options": dict(options or {}), "steps": outcome.step,
+        "method": method, "learning_rate": lr, "options": dict(options or {}), "warmup_ratio": warmup_ratio,
+        "steps": outcome.step,
         "trainable": outcome.trainable_params, "total": outcome.total_params,
         "accuracy_before": outcome.first_metrics.get("eval_accuracy"),
         "accuracy": outcome.final_metrics.get("eval_accuracy"),
@@ -99,7 +101,7 @@ def run_all(methods: list[str], task: str, data: str, steps: int, args: argparse
         cmd = [sys.executable, __file__, "--one", method, "--steps", str(steps), "--batch", str(args.batch),
                "--seed", str(args.seed), "--model", args.model, "--data", data]
         cmd += (["--learning-rate", str(args.learning_rate)] if args.learning_rate else [])
-        cmd += [f"--option={o}" for o in args.option]
+        cmd += [f"--option={o}" for o in args.option] + ["--warmup-ratio", str(args.warmup_ratio)]
         print(f"{task}: training {method} …", file=sys.stderr, flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -215,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="sample:minilm", help="model reference (default sample:minilm)")
     p.add_argument("--data", help="train this file instead of the task's sample (one task only)")
     p.add_argument("--learning-rate", type=float, help="override every method's default rate (to search for one)")
+    p.add_argument("--warmup-ratio", type=float, default=0.0,
+                   help="share of steps warming up the rate (default 0, the studio's default)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="override a method option (YAML value), e.g. --option r=16; repeatable")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -231,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
         transformers.utils.logging.set_verbosity_error()
         print(json.dumps(train_one(args.one, args.model, args.data, args.steps, args.batch, args.seed,
-                                   args.learning_rate, parse_options(args.option))))
+                                   args.learning_rate, parse_options(args.option), args.warmup_ratio)))
         return 0
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]

@@ -13,7 +13,7 @@ def test_rate_table_matches_the_registry():
     assert set(CLASSIFICATION_RATES) <= set(methods.names())
 
 
-@pytest.mark.parametrize("name", ["lora", "dora", "qlora"])
+@pytest.mark.parametrize("name", ["lora", "dora"])
 def test_low_rank_methods_classify_at_ten_times_their_chat_rate(name):
     # QLoRA's 2e-4 is a chat rate for big decoders; a new head on a small encoder in a few hundred
     # steps needs 2e-3 (topics: 57.5 % at 2e-4 vs 99 % at 2e-3 in 60 steps, README table).
@@ -40,3 +40,9 @@ def test_compacter_and_bitfit_classify_below_their_paper_rate(name):
     # at 1e-3 Compacter reached 100 % and BitFit 52.9 % (README table).
     assert recommended_rate(name, "classification") == pytest.approx(1e-3)
     assert recommended_rate(name, "causal-lm") == RECOMMENDED_RATES[name] > 1e-3
+
+
+def test_qlora_classifies_at_five_times_its_chat_rate():
+    # All-linear r = 64 at LoRA's 2e-3 stayed at ln 6 on the rankings sample; 1e-3 reached 100 %.
+    assert recommended_rate("qlora", "causal-lm") == pytest.approx(2e-4)
+    assert recommended_rate("qlora", "classification") == pytest.approx(1e-3)
