@@ -39,15 +39,15 @@ def test_both_tasks_share_one_table_and_each_gap_is_against_full_on_that_task():
         return {"task": task, "method": method, "accuracy": acc, "learning_rate": 1e-3, "trainable": 10,
                 "total": 100, "wall_s": 1.0, "peak_mib": 5.0}
 
-    rows = [row("topics", "full", 0.99), row("topics", "lora", 0.98), row("rankings", "full", 1.0),
+    rows = [row("topics", "full", 0.99), row("topics", "lora", 0.98), row("topics", "ia3", 0.94), row("rankings", "full", 1.0),
             row("rankings", "lora", 0.5), {"task": "rankings", "method": "ia3", "error": "exit 1: boom"}]
     lines = b.table(rows, ["topics", "rankings"], markdown=True).splitlines()
     assert lines[0] == ("| method | lr | trainable | trainable % | topics acc. | Δ vs full | rankings acc. | Δ vs full "
                         "| wall s | peak MiB |")
     assert lines[3] == "| lora | 0.001 | 10 | 10.000 | 98.0 | -1.0 | 50.0 | -50.0 | 1 / 1 | 5 |"
-    assert lines[4].startswith("| ia3 | — | — | — | — |  | exit 1: boom | — |")
+    assert lines[4].startswith("| ia3 | 0.001 | 10 | 10.000 | 94.0 | -5.0 | exit 1: boom | — |")
     assert b.worst_gaps(rows, ["topics", "rankings"]) == [
-        "topics: worst PEFT method lora -1.0 points vs full; more than 5 points behind: none",
+        "topics: worst PEFT method ia3 -5.0 points vs full; more than 5 points behind: none",  # exactly 5 is met
         "rankings: worst PEFT method lora -50.0 points vs full; more than 5 points behind: lora"]
 
 
