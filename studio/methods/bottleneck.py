@@ -7,6 +7,7 @@ from typing import Any
 
 from studio.config import ConfigError, opt
 from studio.methods.limits import short_run_limit
+from studio.methods.norm_defaults import layer_norms_train
 from studio.methods.registry import Method, register
 
 NON_LINEARITIES = ("gelu", "relu", "swish", "tanh")
@@ -22,15 +23,6 @@ def check_common(opts: Any) -> None:
     if opts.non_linearity not in NON_LINEARITIES:
         raise ConfigError(f"{opts.non_linearity!r} is not one of: {', '.join(NON_LINEARITIES)}",
                           "non_linearity")
-
-
-def layer_norms_train(value: bool | None, task: str) -> bool:
-    """Whether the blocks' layer norms train: the option as set, or when empty, yes for classification.
-
-    Pfeiffer et al. keep the norms frozen, and generation does too. A classifier's new head learns on a
-    frozen encoder, and there the norms are cheap capacity: Pfeiffer adapters went from 50.1 to 94.9 %
-    on the rankings sample with them (1200 steps, 1e-3; topics in 60 steps: 97.5 % with them, 96.0 % without)."""
-    return (task == "classification") if value is None else bool(value)
 
 
 @dataclass

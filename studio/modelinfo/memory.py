@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from studio.methods import prefix_defaults
-from studio.methods.bottleneck import layer_norms_train
+from studio.methods.norm_defaults import layer_norms_train
 from studio.methods.targets import target_modules
 from studio.modelinfo.facts import ModelFacts
 
@@ -193,7 +193,7 @@ def estimate(facts: ModelFacts, method: str, batch_size: int, seq_len: int, prec
     task = task or task_of(facts)
     if method == "prefix":  # empty prefix options follow the task (methods/prefix_defaults.py)
         opts = prefix_defaults.resolved(opts, task)
-    if method == "pfeiffer":  # an empty train_layer_norms follows the task too (methods/bottleneck.py)
+    if method == "pfeiffer":  # an empty train_layer_norms follows the task too (methods/norm_defaults.py)
         opts["train_layer_norms"] = layer_norms_train(opts.get("train_layer_norms"), task)
     out: dict[str, Any] = {"method": method, "task": task, "problem": None}
     if not facts.params or not facts.hidden_size or not facts.layers:
