@@ -14,8 +14,8 @@ FULL_RANKINGS = 100.0  # full fine-tuning's accuracy (%) there, at its own defau
 STEPS = 1200  # the step budget of that run
 
 # Accuracy (%) of each method with its defaults on that run, where it stayed more than 5 points behind.
-# Near 50 % with an eval loss near ln 2 (0.69): the run had halved the six orders but not yet told the
-# remaining two apart, a second plateau full fine-tuning also passes through.
+# Near 50 % the eval loss sat near ln 2 (0.69-0.72), consistent with a run that has halved the six orders
+# but not yet told the remaining two apart (not checked with a confusion matrix).
 RANKINGS: dict[str, float] = {
     "bitfit": 52.9,
     "houlsby": 88.7,
