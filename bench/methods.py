@@ -164,6 +164,13 @@ def worst_gaps(rows: list[dict], tasks: list[str]) -> list[str]:
     return lines
 
 
+def print_table(rows: list[dict], tasks: list[str], markdown: bool) -> None:
+    """The table, then each task's gap line."""
+    print(table(rows, tasks, markdown))
+    for line in worst_gaps(rows, tasks):
+        print(line)
+
+
 def print_saved(paths: list[str], markdown: bool) -> int:
     """The table and gaps of rows saved by --json, in the bench's method order, each task's step budgets named."""
     rows: dict[tuple[str, str], dict] = {}
@@ -177,9 +184,7 @@ def print_saved(paths: list[str], markdown: bool) -> int:
     tasks = [t for t in TASKS if any(r["task"] == t for r in ordered)]
     budgets = {t: sorted({r["steps"] for r in ordered if r["task"] == t and "steps" in r}) for t in tasks}
     print("saved rows: " + ", ".join(f"{t} {'/'.join(map(str, s)) or '?'} steps" for t, s in budgets.items()))
-    print(table(ordered, tasks, markdown))
-    for line in worst_gaps(ordered, tasks):
-        print(line)
+    print_table(ordered, tasks, markdown)
     return 0
 
 
@@ -252,9 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(rows, indent=2))
     budget = ", ".join(f"{t} {args.steps or TASKS[t][1]} steps" for t in tasks)
     print(f"{args.model}, {budget} × batch {args.batch}, seed {args.seed}, each method's default learning rate")
-    print(table(rows, tasks, args.markdown))
-    for line in worst_gaps(rows, tasks):
-        print(line)
+    print_table(rows, tasks, args.markdown)
     return 1 if any("error" in r for r in rows) else 0
 
 

@@ -101,9 +101,9 @@ PFEIFFER = register(Method(
     description=(
         "Pfeiffer adapters are Houlsby's bottleneck (d -> a -> d with a skip connection) placed "
         "only after the feed-forward output of each block; by default the layer norms stay frozen "
-        "for generation, as in the paper, and train for classification. Trainable parameters: 2·d·a + a + d per block, half of Houlsby's (plus the norms' 4·d or "
-        "2·d when they train), and the "
-        "paper finds it about as accurate while running faster. Not mergeable (non-linearity). "
+        "for generation, as in the paper, and train for classification. Trainable parameters: "
+        "2·d·a + a + d per block, half of Houlsby's (plus the norms' 4·d or 2·d when they train), "
+        "and the paper finds it about as accurate while running faster. Not mergeable (non-linearity). "
         "Choose it over Houlsby as the cheaper default bottleneck adapter."
     ) + short_run_limit("pfeiffer"),
 ))
